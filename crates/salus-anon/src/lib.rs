@@ -1,0 +1,1 @@
+//! Anonymization: generalization hierarchies, privacy models, optimal lattice search, re-identification risk scores, attacks and pseudonymization.

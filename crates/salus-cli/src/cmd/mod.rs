@@ -1,0 +1,18 @@
+//! One module per area of the command line. Each module owns its clap types and a
+//! `run` function; `main.rs` only dispatches.
+
+pub mod anon;
+pub mod audit;
+pub mod bench;
+pub mod bench_he;
+pub mod bench_secagg;
+pub mod consent;
+pub mod demo;
+pub mod he;
+pub mod import;
+pub mod import_fhir;
+pub mod import_hl7;
+pub mod import_omop;
+pub mod network;
+pub mod stats;
+pub mod synth;

@@ -1,0 +1,1 @@
+//! Vocabulary types shared by every Salus crate: ids, dataset schemas and column roles, study specifications, protection modes and privacy records.

@@ -1,0 +1,1 @@
+//! The hub service: HTTPS API, certificate authority, study coordination, database persistence.

@@ -1,0 +1,1 @@
+//! The node service: outbound-only worker beside the data, datasets, policy, privacy ledger and local computation.

@@ -1,0 +1,1 @@
+//! The versioned wire protocol between hub and node: the only serialized boundary between the services.
