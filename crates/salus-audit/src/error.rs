@@ -8,7 +8,9 @@ use crate::proof::ProofError;
 #[non_exhaustive]
 pub enum AuditError {
     /// A tree size beyond the number of leaves was asked for.
-    #[error("tree size {size} is beyond the log's {tree_size} entries; ask for a size the log has reached")]
+    #[error(
+        "tree size {size} is beyond the log's {tree_size} entries; ask for a size the log has reached"
+    )]
     SizeBeyondTree {
         /// Requested size.
         size: u64,
@@ -56,7 +58,9 @@ pub enum AuditError {
     #[error("invalid audit entry: {0}")]
     BadEntry(String),
     /// A prepared batch no longer fits the log (another batch was applied first).
-    #[error("prepared batch starts at {batch_start} but the log now has {log_size} entries; prepare it again")]
+    #[error(
+        "prepared batch starts at {batch_start} but the log now has {log_size} entries; prepare it again"
+    )]
     StaleBatch {
         /// Index the batch was prepared for.
         batch_start: u64,

@@ -59,7 +59,13 @@ pub struct InclusionProof {
 impl InclusionProof {
     /// Checks the proof against a trusted root of `tree_size` leaves.
     pub fn verify(&self, root: &Hash) -> Result<(), ProofError> {
-        verify_inclusion(self.leaf_index, self.tree_size, &self.leaf_hash, &self.hashes, root)
+        verify_inclusion(
+            self.leaf_index,
+            self.tree_size,
+            &self.leaf_hash,
+            &self.hashes,
+            root,
+        )
     }
 }
 
@@ -77,7 +83,13 @@ pub struct ConsistencyProof {
 impl ConsistencyProof {
     /// Checks that `new_root` extends `old_root` append-only.
     pub fn verify(&self, old_root: &Hash, new_root: &Hash) -> Result<(), ProofError> {
-        verify_consistency(self.old_size, self.new_size, &self.hashes, old_root, new_root)
+        verify_consistency(
+            self.old_size,
+            self.new_size,
+            &self.hashes,
+            old_root,
+            new_root,
+        )
     }
 }
 

@@ -33,7 +33,9 @@ impl std::fmt::Debug for MerkleTree {
 impl MerkleTree {
     /// An empty tree.
     pub fn new() -> MerkleTree {
-        MerkleTree { levels: vec![Vec::new()] }
+        MerkleTree {
+            levels: vec![Vec::new()],
+        }
     }
 
     /// Rebuilds a tree from its leaf hashes in log order (e.g. loaded from a database).
@@ -83,7 +85,7 @@ impl MerkleTree {
         let index = self.levels[0].len() as u64 - 1;
         let mut level = 0;
         // Each time a level gets an even count, its last two nodes complete a parent.
-        while self.levels[level].len() % 2 == 0 {
+        while self.levels[level].len().is_multiple_of(2) {
             let row = &self.levels[level];
             let parent = node_hash(&row[row.len() - 2], &row[row.len() - 1]);
             if self.levels.len() == level + 1 {
@@ -169,7 +171,7 @@ impl MerkleTree {
         if n == 0 {
             return empty_root();
         }
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
             let k = n.trailing_zeros() as usize;
             return self.levels[k][lo >> k];
         }
@@ -271,7 +273,9 @@ mod tests {
     }
 
     fn leaves(n: usize) -> Vec<Hash> {
-        (0..n).map(|i| leaf_hash(&(i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| leaf_hash(&(i as u64).to_be_bytes()))
+            .collect()
     }
 
     #[test]
@@ -279,12 +283,18 @@ mod tests {
         let all = leaves(70);
         let mut tree = MerkleTree::new();
         for (i, leaf) in all.iter().enumerate() {
-            assert_eq!(tree.root_after(std::slice::from_ref(leaf)), reference_root(&all[..=i]));
+            assert_eq!(
+                tree.root_after(std::slice::from_ref(leaf)),
+                reference_root(&all[..=i])
+            );
             tree.push(*leaf);
             assert_eq!(tree.root(), reference_root(&all[..=i]));
         }
         for size in 0..=70u64 {
-            assert_eq!(tree.root_at(size).ok(), Some(reference_root(&all[..size as usize])));
+            assert_eq!(
+                tree.root_at(size).ok(),
+                Some(reference_root(&all[..size as usize]))
+            );
         }
     }
 
@@ -297,7 +307,10 @@ mod tests {
         });
         let rebuilt = MerkleTree::from_leaf_hashes(all);
         assert_eq!(rebuilt.root(), tree.root());
-        assert_eq!(rebuilt.inclusion_proof(5, 30).ok(), tree.inclusion_proof(5, 30).ok());
+        assert_eq!(
+            rebuilt.inclusion_proof(5, 30).ok(),
+            tree.inclusion_proof(5, 30).ok()
+        );
     }
 
     #[test]

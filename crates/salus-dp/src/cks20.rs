@@ -33,10 +33,8 @@ fn uniform_bits<R: Rng + CryptoRng + ?Sized>(rng: &mut R, bits: u64) -> BigUint 
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
-    if rem > 0 {
-        if let Some(last) = digits.last_mut() {
-            *last >>= 32 - rem;
-        }
+    if let Some(last) = digits.last_mut().filter(|_| rem > 0) {
+        *last >>= 32 - rem;
     }
     BigUint::new(digits)
 }
@@ -108,7 +106,10 @@ fn geometric_exp<R: Rng + CryptoRng + ?Sized>(gamma: &Rational, rng: &mut R) -> 
 }
 
 /// Discrete Laplace with scale `scale` (Algorithm 2): P(x) proportional to exp(-|x| / scale).
-pub(crate) fn discrete_laplace<R: Rng + CryptoRng + ?Sized>(scale: &Rational, rng: &mut R) -> BigInt {
+pub(crate) fn discrete_laplace<R: Rng + CryptoRng + ?Sized>(
+    scale: &Rational,
+    rng: &mut R,
+) -> BigInt {
     if scale.numer().is_zero() {
         return BigInt::zero();
     }
@@ -127,7 +128,10 @@ pub(crate) fn discrete_laplace<R: Rng + CryptoRng + ?Sized>(scale: &Rational, rn
 
 /// Discrete Gaussian N_Z(0, sigma^2) (Algorithm 3): a discrete Laplace proposal with scale
 /// t = floor(sigma) + 1, accepted with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2)).
-pub(crate) fn discrete_gaussian<R: Rng + CryptoRng + ?Sized>(sigma: &Rational, rng: &mut R) -> BigInt {
+pub(crate) fn discrete_gaussian<R: Rng + CryptoRng + ?Sized>(
+    sigma: &Rational,
+    rng: &mut R,
+) -> BigInt {
     if sigma.is_zero() {
         return BigInt::zero();
     }
@@ -138,7 +142,11 @@ pub(crate) fn discrete_gaussian<R: Rng + CryptoRng + ?Sized>(sigma: &Rational, r
     loop {
         let y = discrete_laplace(&t, rng);
         let y_abs = Rational::from_integer(y.magnitude().clone());
-        let distance = if y_abs < summand { &summand - &y_abs } else { &y_abs - &summand };
+        let distance = if y_abs < summand {
+            &summand - &y_abs
+        } else {
+            &y_abs - &summand
+        };
         let bias = &distance * &distance * &inverse_twice_variance;
         if bernoulli_exp(&bias, rng) {
             return y;
@@ -197,11 +205,16 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let gamma = Rational::new(BigUint::from(3u8), BigUint::from(2u8));
         let trials = 20_000;
-        let hits = (0..trials).filter(|_| bernoulli_exp(&gamma, &mut rng)).count();
+        let hits = (0..trials)
+            .filter(|_| bernoulli_exp(&gamma, &mut rng))
+            .count();
         let p = (-1.5f64).exp();
         let sd = (p * (1.0 - p) / f64::from(trials)).sqrt();
         let observed = hits as f64 / f64::from(trials);
-        assert!((observed - p).abs() < 5.0 * sd, "observed {observed}, expected {p}");
+        assert!(
+            (observed - p).abs() < 5.0 * sd,
+            "observed {observed}, expected {p}"
+        );
     }
 
     #[test]
@@ -211,7 +224,8 @@ mod tests {
         let mut seen = [0usize; 5];
         for _ in 0..5_000 {
             let x = uniform_below(&mut rng, &bound);
-            let index = usize::try_from(x.to_u32_digits().first().copied().unwrap_or(0)).unwrap_or(9);
+            let index =
+                usize::try_from(x.to_u32_digits().first().copied().unwrap_or(0)).unwrap_or(9);
             seen[index] += 1;
         }
         assert!(seen.iter().all(|&c| c > 850 && c < 1150), "{seen:?}");

@@ -45,7 +45,11 @@ pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64, DpError> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(DpError::InvalidParameter { name, requirement: "> 0", value })
+        Err(DpError::InvalidParameter {
+            name,
+            requirement: "> 0",
+            value,
+        })
     }
 }
 
@@ -54,7 +58,11 @@ pub(crate) fn non_negative(name: &'static str, value: f64) -> Result<f64, DpErro
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(DpError::InvalidParameter { name, requirement: ">= 0", value })
+        Err(DpError::InvalidParameter {
+            name,
+            requirement: ">= 0",
+            value,
+        })
     }
 }
 
@@ -63,6 +71,10 @@ pub(crate) fn probability(name: &'static str, value: f64) -> Result<f64, DpError
     if value.is_finite() && value > 0.0 && value < 1.0 {
         Ok(value)
     } else {
-        Err(DpError::InvalidParameter { name, requirement: "in (0, 1)", value })
+        Err(DpError::InvalidParameter {
+            name,
+            requirement: "in (0, 1)",
+            value,
+        })
     }
 }

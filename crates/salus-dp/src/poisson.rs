@@ -40,7 +40,11 @@ fn uniform_below<R: Rng + CryptoRng + ?Sized>(rng: &mut R, bound: u128) -> u128 
     let bits = 128 - (bound - 1).leading_zeros();
     loop {
         let candidate = if bits <= 64 {
-            let mask = if bits == 64 { u64::MAX } else { (1u64 << bits) - 1 };
+            let mask = if bits == 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            };
             u128::from(rng.next_u64() & mask)
         } else {
             let high = u128::from(rng.next_u64()) & ((1u128 << (bits - 64)) - 1);
@@ -57,11 +61,36 @@ fn bernoulli<R: Rng + CryptoRng + ?Sized>(rng: &mut R, numerator: u128, denomina
     numerator >= denominator || uniform_below(rng, denominator) < numerator
 }
 
-/// An exact sampler of Poisson(numerator / denominator).
+/// An exact sampler of Poisson(numerator / denominator). Deserialisation re-checks the
+/// limits, so a stored plan cannot smuggle in parameters that would overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "PoissonParameters", into = "PoissonParameters")]
 pub struct Poisson {
     numerator: u128,
     denominator: u128,
+}
+
+/// The serialised form of [`Poisson`]: the exact rational mean.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PoissonParameters {
+    mean_numerator: u128,
+    mean_denominator: u128,
+}
+
+impl TryFrom<PoissonParameters> for Poisson {
+    type Error = DpError;
+    fn try_from(p: PoissonParameters) -> Result<Self, DpError> {
+        Self::from_ratio(p.mean_numerator, p.mean_denominator)
+    }
+}
+
+impl From<Poisson> for PoissonParameters {
+    fn from(p: Poisson) -> Self {
+        Self {
+            mean_numerator: p.numerator,
+            mean_denominator: p.denominator,
+        }
+    }
 }
 
 impl Poisson {
@@ -69,7 +98,10 @@ impl Poisson {
     pub fn new(mean: f64) -> Result<Self, DpError> {
         let mean = crate::error::positive("Poisson mean", mean)?;
         if mean > MAX_POISSON_MEAN {
-            return Err(DpError::ScaleTooLarge { value: mean, limit: MAX_POISSON_MEAN });
+            return Err(DpError::ScaleTooLarge {
+                value: mean,
+                limit: MAX_POISSON_MEAN,
+            });
         }
         let scaled = (mean * f64::from(1u32 << MEAN_FRACTION_BITS)).ceil();
         // `scaled` is an integer below 2^61, so the cast is exact.
@@ -87,9 +119,15 @@ impl Poisson {
         }
         let mean = numerator as f64 / denominator as f64;
         if mean > MAX_POISSON_MEAN {
-            return Err(DpError::ScaleTooLarge { value: mean, limit: MAX_POISSON_MEAN });
+            return Err(DpError::ScaleTooLarge {
+                value: mean,
+                limit: MAX_POISSON_MEAN,
+            });
         }
-        Ok(Self { numerator, denominator })
+        Ok(Self {
+            numerator,
+            denominator,
+        })
     }
 
     /// The mean as a float (reporting only).
@@ -123,7 +161,13 @@ impl Envelope {
         let lambda = a as f64 / b as f64;
         // Efficiency only: any half-width >= 1 gives the exact distribution.
         let half_width = (2.0 * lambda.sqrt()).ceil() as u128 + 1;
-        Self { a, b, mode, left: mode.saturating_sub(half_width), right: mode + half_width }
+        Self {
+            a,
+            b,
+            mode,
+            left: mode.saturating_sub(half_width),
+            right: mode + half_width,
+        }
     }
 
     /// One proposal; `Some(k)` if accepted.
@@ -151,8 +195,9 @@ impl Envelope {
         } else {
             let distance = 1 + geometric(rng, left_num, a);
             let k = self.left.checked_sub(distance)?;
-            (self.accept_window(rng, self.left) && all(rng, (k + 1)..=self.left, |j| (j, self.left)))
-                .then_some(k)?
+            (self.accept_window(rng, self.left)
+                && all(rng, (k + 1)..=self.left, |j| (j, self.left)))
+            .then_some(k)?
         };
         u64::try_from(k).ok()
     }
@@ -200,12 +245,16 @@ pub struct Skellam {
 impl Skellam {
     /// Skellam with Poisson parameter `mu` (variance 2 mu), rounded UP to a multiple of 2^-20.
     pub fn new(mu: f64) -> Result<Self, DpError> {
-        Ok(Self { poisson: Poisson::new(mu)? })
+        Ok(Self {
+            poisson: Poisson::new(mu)?,
+        })
     }
 
     /// Skellam with the exact rational Poisson parameter `numerator / denominator`.
     pub fn from_ratio(numerator: u128, denominator: u128) -> Result<Self, DpError> {
-        Ok(Self { poisson: Poisson::from_ratio(numerator, denominator)? })
+        Ok(Self {
+            poisson: Poisson::from_ratio(numerator, denominator)?,
+        })
     }
 
     /// The Poisson parameter mu (variance is 2 mu).

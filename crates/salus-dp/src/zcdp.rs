@@ -13,7 +13,7 @@
 //! minimised numerically (any alpha gives a valid bound, so an imperfect minimiser only
 //! over-reports epsilon) and never worse than the classic rho + 2 sqrt(rho ln(1/delta)).
 
-use crate::error::{non_negative, positive, probability, DpError};
+use crate::error::{DpError, non_negative, positive, probability};
 
 /// Relative safety margin applied after transcendental functions.
 const MARGIN: f64 = 1e-12;
@@ -30,8 +30,10 @@ fn round_down(x: f64) -> f64 {
 /// on an integer-valued query with L2 sensitivity `l2_sensitivity`: Delta^2 / (2 sigma^2)
 /// (CKS20 Theorem 14; Renyi divergences of independent coordinates add).
 pub fn rho_discrete_gaussian(l2_sensitivity: f64, sigma: f64) -> f64 {
-    let (Ok(delta), Ok(sigma)) = (non_negative("l2_sensitivity", l2_sensitivity), positive("sigma", sigma))
-    else {
+    let (Ok(delta), Ok(sigma)) = (
+        non_negative("l2_sensitivity", l2_sensitivity),
+        positive("sigma", sigma),
+    ) else {
         return f64::INFINITY;
     };
     let squared = (delta * delta).next_up();
@@ -42,7 +44,10 @@ pub fn rho_discrete_gaussian(l2_sensitivity: f64, sigma: f64) -> f64 {
 /// The smallest sigma (rounded up) for which the discrete Gaussian with L2 sensitivity
 /// `l2_sensitivity` is `rho`-zCDP: Delta / sqrt(2 rho). Returns infinity for rho <= 0.
 pub fn sigma_for_rho(l2_sensitivity: f64, rho: f64) -> f64 {
-    let (Ok(delta), Ok(rho)) = (non_negative("l2_sensitivity", l2_sensitivity), positive("rho", rho)) else {
+    let (Ok(delta), Ok(rho)) = (
+        non_negative("l2_sensitivity", l2_sensitivity),
+        positive("rho", rho),
+    ) else {
         return f64::INFINITY;
     };
     round_up(delta / (2.0 * rho).next_down().sqrt())
@@ -192,7 +197,7 @@ mod tests {
     #[test]
     fn gaussian_rho_and_sigma_are_inverse_and_conservative() {
         let sigma = sigma_for_rho(1.0, 0.5);
-        assert!(sigma >= 1.0 && sigma < 1.0 + 1e-9);
+        assert!((1.0..1.0 + 1e-9).contains(&sigma));
         assert!(rho_discrete_gaussian(1.0, sigma) <= 0.5 * (1.0 + 1e-9));
         assert!(rho_discrete_gaussian(1.0, 1.0) >= 0.5);
         assert_eq!(sigma_for_rho(1.0, 0.0), f64::INFINITY);
@@ -201,7 +206,7 @@ mod tests {
     #[test]
     fn composition_adds() {
         let total = compose(&[0.1, 0.2, 0.3]);
-        assert!(total >= 0.6 && total < 0.6 + 1e-12);
+        assert!((0.6..0.6 + 1e-12).contains(&total));
         assert_eq!(compose(&[0.1, f64::NAN]), f64::INFINITY);
     }
 

@@ -1,0 +1,377 @@
+//! The node's work loop: long-poll the hub (with backoff when it is unreachable, never
+//! per-second polling), decide on offered studies by policy, compute contributions on
+//! frozen cohorts, and run the node side of each round's protection session.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use salus_core::policy::{Approval, NodePolicy, Refusal};
+use salus_net::NetError;
+use salus_net::client::HubClient;
+use salus_study::local::{Cohort, contribute};
+use salus_study::plan::StudyPlan;
+use salus_table::Table;
+use salus_wire::{DatasetAnnouncement, Decision, NodeFailure, PollResponse, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
+
+use crate::aggregation::{NodeSession, NodeSessionFactory, NodeSessionParams};
+use crate::identity::Identity;
+use crate::store::{NodeStore, NodeStudy, pack_bits, symmetric_difference, unpack_bits};
+use crate::{NodeConfig, NodeError, datasets};
+
+/// How long one long poll waits at the hub.
+const POLL_WAIT: Duration = Duration::from_secs(20);
+/// Longest pause between attempts when the hub is unreachable.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+type SessionKey = (String, u32, u32);
+
+/// The running worker.
+pub struct Worker {
+    identity: Identity,
+    store: NodeStore,
+    client: HubClient,
+    factory: NodeSessionFactory,
+    epoch: String,
+    after: u64,
+    sessions: HashMap<SessionKey, Box<dyn NodeSession>>,
+    tables: HashMap<String, (String, Arc<Table>)>,
+    identity_seed: [u8; 32],
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("node", &self.identity.info.name).finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker for an enrolled node.
+    pub async fn new(config: &NodeConfig, factory: NodeSessionFactory) -> Result<Worker, NodeError> {
+        let identity = crate::identity::load(config)?;
+        let store = NodeStore::open(config).await?;
+        let client = identity.client()?;
+        let identity_seed = identity.signing_seed()?;
+        Ok(Worker {
+            identity,
+            store,
+            client,
+            factory,
+            epoch: String::new(),
+            after: 0,
+            sessions: HashMap::new(),
+            tables: HashMap::new(),
+            identity_seed,
+        })
+    }
+
+    /// Runs until `stop` turns true. Returns an error only for conditions a restart
+    /// cannot fix (the node was revoked).
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), NodeError> {
+        let mut backoff = Duration::from_millis(500);
+        let mut announced = false;
+        loop {
+            if *stop.borrow() {
+                return Ok(());
+            }
+            let step = async {
+                if !announced {
+                    self.announce().await?;
+                    announced = true;
+                }
+                self.send_decisions().await?;
+                self.poll_once().await
+            };
+            let result = tokio::select! {
+                r = step => r,
+                _ = stop.changed() => return Ok(()),
+            };
+            match result {
+                Ok(()) => backoff = Duration::from_millis(500),
+                Err(NodeError::Net(e)) if e.is_transient() => {
+                    tracing::warn!(node = %self.identity.info.name, error = %e, "hub unreachable; retrying in {:?}", backoff);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {},
+                        _ = stop.changed() => return Ok(()),
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(NodeError::Net(NetError::Api { status: 401 | 403, message, .. })) => {
+                    return Err(NodeError::Invalid(format!("the hub no longer accepts this node: {message}")));
+                }
+                Err(e) => {
+                    tracing::error!(node = %self.identity.info.name, error = %e, "work loop error");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Tells the hub which datasets this node holds (schemas only).
+    async fn announce(&self) -> Result<(), NodeError> {
+        let policy = self.store.policy().await?;
+        for d in self.store.datasets().await? {
+            let body = DatasetAnnouncement {
+                name: d.name.clone(),
+                schema: d.schema.clone(),
+                min_cell_count: policy.min_cell_count,
+            };
+            let _: serde_json::Value = self.client.post("/node/datasets", &body).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_decisions(&self) -> Result<(), NodeError> {
+        let policy = self.store.policy().await?;
+        for s in self.store.unsent_decisions().await? {
+            let approve = s.state == "approved";
+            let refusal = (!approve).then(|| {
+                serde_json::from_str::<Refusal>(s.reason.as_deref().unwrap_or("")).unwrap_or_else(|_| Refusal {
+                    rule: "steward".into(),
+                    message: s.reason.clone().unwrap_or_else(|| "the data steward refused".into()),
+                })
+            });
+            let body = Decision {
+                approve,
+                refusal,
+                min_cell_count: policy.min_cell_count,
+            };
+            match self.client.post::<_, serde_json::Value>(&format!("/node/studies/{}/decision", s.study_id), &body).await {
+                Ok(_) => {}
+                // Already recorded (a retry after a lost answer) or the study is gone.
+                Err(NetError::Api { status: 404 | 409 | 410, .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.store.mark_decision_sent(&s.study_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn poll_once(&mut self) -> Result<(), NodeError> {
+        let path = format!(
+            "/node/poll?epoch={}&after={}&wait_ms={}",
+            self.epoch,
+            self.after,
+            POLL_WAIT.as_millis()
+        );
+        let resp: PollResponse = self.client.get_with_timeout(&path, POLL_WAIT + Duration::from_secs(15)).await?;
+        if resp.epoch != self.epoch {
+            // The hub restarted: sessions of the old process can never complete.
+            self.sessions.clear();
+        }
+        self.epoch = resp.epoch;
+        for item in resp.items {
+            if let Err(e) = self.handle(item).await {
+                if matches!(&e, NodeError::Net(n) if n.is_transient()) {
+                    return Err(e);
+                }
+                tracing::warn!(node = %self.identity.info.name, error = %e, "work item failed");
+            }
+        }
+        self.after = resp.last_seq;
+        Ok(())
+    }
+
+    async fn handle(&mut self, item: WorkItem) -> Result<(), NodeError> {
+        match item {
+            WorkItem::Offer(o) => self.on_offer(o).await,
+            WorkItem::Round(t) => self.on_round(t).await,
+            WorkItem::Protocol(env) => self.on_protocol(env).await,
+            WorkItem::Closed { study_id, status } => {
+                self.sessions.retain(|(s, _, _), _| s != &study_id);
+                if self.store.study(&study_id).await.is_ok() {
+                    self.store.set_study_state(&study_id, &status).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Policy decision on an offered study.
+    async fn on_offer(&mut self, o: StudyOffer) -> Result<(), NodeError> {
+        if self.store.study(&o.study_id).await.is_ok() {
+            return Ok(());
+        }
+        let policy = self.store.policy().await?;
+        let (state, reason) = match self.check_offer(&o, &policy).await {
+            Err(refusal) => ("refused", Some(serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?)),
+            Ok(()) if policy.approval == Approval::Manual => ("pending", None),
+            Ok(()) => ("approved", None),
+        };
+        tracing::info!(node = %self.identity.info.name, study = %o.study_id, state, "study offered");
+        self.store.offer(&o.study_id, &o.spec, &o.researcher, &o.organisation, state, reason.as_deref()).await?;
+        self.send_decisions().await
+    }
+
+    async fn check_offer(&self, o: &StudyOffer, policy: &NodePolicy) -> Result<(), Refusal> {
+        let dataset = self.store.dataset(&o.spec.dataset).await.map_err(|_| Refusal {
+            rule: "dataset".into(),
+            message: format!("this node holds no dataset `{}`", o.spec.dataset),
+        })?;
+        policy.check_study(&o.spec, &o.researcher, &o.organisation)?;
+        StudyPlan::new(&o.spec, &dataset.schema).map_err(|e| Refusal {
+            rule: "spec".into(),
+            message: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// Computes the round's contribution and starts the protection session.
+    async fn on_round(&mut self, task: RoundTask) -> Result<(), NodeError> {
+        let key = (task.study_id.clone(), task.request.round, task.attempt);
+        if self.sessions.contains_key(&key) {
+            return Ok(());
+        }
+        let study = self.store.study(&task.study_id).await?;
+        if study.state != "approved" {
+            return Ok(());
+        }
+        let values = match self.compute(&study, &task).await {
+            Ok(v) => v,
+            Err(failure) => {
+                let _: serde_json::Value = self
+                    .client
+                    .post(&format!("/node/studies/{}/failure", task.study_id), &failure)
+                    .await?;
+                return Ok(());
+            }
+        };
+        // Older rounds/attempts of this study can never complete now.
+        self.sessions.retain(|(s, _, _), _| s != &task.study_id);
+        let params = NodeSessionParams {
+            session_id: format!("{}/{}/{}", task.study_id, task.request.round, task.attempt),
+            node_id: self.identity.info.node_id.clone(),
+            participants: task.participants.clone(),
+            threshold: task.protection.threshold,
+            layout: task.request.layout.clone(),
+            identity_seed: self.identity_seed,
+            noise_seed: self.noise_seed(&task.study_id, task.request.round),
+            config: task.protection.config.clone(),
+        };
+        let mut session = (self.factory)(&task.protection.mode, &params, values).map_err(NodeError::Invalid)?;
+        let first = session.start().map_err(NodeError::Invalid)?;
+        self.sessions.insert(key.clone(), session);
+        self.send_protocol(&key, first).await
+    }
+
+    async fn on_protocol(&mut self, env: ProtocolEnvelope) -> Result<(), NodeError> {
+        let key = (env.study_id.clone(), env.round, env.attempt);
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return Ok(());
+        };
+        let replies = session.handle(env.body).map_err(NodeError::Invalid)?;
+        self.send_protocol(&key, replies).await
+    }
+
+    async fn send_protocol(&mut self, key: &SessionKey, bodies: Vec<serde_json::Value>) -> Result<(), NodeError> {
+        for body in bodies {
+            let env = ProtocolEnvelope {
+                study_id: key.0.clone(),
+                round: key.1,
+                attempt: key.2,
+                body,
+            };
+            match self.client.post::<_, serde_json::Value>("/node/messages", &env).await {
+                Ok(_) => {}
+                Err(NetError::Api { status: 410, .. }) => {
+                    self.sessions.remove(key);
+                    return Ok(());
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The node's contribution, or the refusal/failure to report.
+    async fn compute(&mut self, study: &NodeStudy, task: &RoundTask) -> Result<Vec<f64>, NodeFailure> {
+        let fail = |refusal: Option<Refusal>, message: String| NodeFailure {
+            round: task.request.round,
+            attempt: task.attempt,
+            refusal,
+            message,
+        };
+        let plain = |e: NodeError| fail(None, e.to_string());
+        let policy = self.store.policy().await.map_err(plain)?;
+        let record = self.store.dataset(&study.spec.dataset).await.map_err(plain)?;
+        let table = self.table(&record).map_err(plain)?;
+        let cohort = self
+            .cohort(study, &table, &policy)
+            .await
+            .map_err(|e| match e {
+                CohortError::Refused(r) => fail(Some(r), String::new()),
+                CohortError::Other(e) => plain(e),
+            })?;
+        contribute(&study.spec, &record.schema, &task.request, &cohort).map_err(|e| plain(e.into()))
+    }
+
+    fn table(&mut self, record: &crate::store::DatasetRecord) -> Result<Arc<Table>, NodeError> {
+        if let Some((sum, t)) = self.tables.get(&record.name)
+            && sum == &record.sha256
+        {
+            return Ok(t.clone());
+        }
+        let t = Arc::new(datasets::load(record)?);
+        self.tables.insert(record.name.clone(), (record.sha256.clone(), t.clone()));
+        Ok(t)
+    }
+
+    /// The study's cohort: frozen at its first round (filter, consent, disclosure and
+    /// differencing checks), reused unchanged by every later round and re-run.
+    async fn cohort<'t>(&self, study: &NodeStudy, table: &'t Table, policy: &NodePolicy) -> Result<Cohort<'t>, CohortError> {
+        if let (Some(bits), Some(excluded)) = (&study.cohort, study.consent_excluded) {
+            return Ok(Cohort {
+                table,
+                rows: unpack_bits(bits, table.nrows()),
+                consent_excluded: excluded as u64,
+            });
+        }
+        let cohort = Cohort::select(table, &study.spec.cohort, |_| true).map_err(|e| CohortError::Other(e.into()))?;
+        let record = self.store.dataset(&study.spec.dataset).await.map_err(CohortError::Other)?;
+        let parameters = salus_study::plan::parameter_count(&study.spec, &record.schema);
+        policy.check_cohort(cohort.len(), parameters).map_err(CohortError::Refused)?;
+        let bits = pack_bits(&cohort.rows);
+        let earlier = self
+            .store
+            .earlier_cohorts(&study.spec.dataset, &study.researcher, &study.study_id)
+            .await
+            .map_err(CohortError::Other)?;
+        for e in earlier {
+            let d = symmetric_difference(&bits, &e);
+            if d > 0 && d < policy.min_cell_count {
+                return Err(CohortError::Refused(Refusal {
+                    rule: "differencing".into(),
+                    message: format!(
+                        "this cohort differs from one of your earlier cohorts on `{}` by fewer than {} patients, which could reveal them by subtraction; widen the difference or reuse the earlier cohort",
+                        study.spec.dataset, policy.min_cell_count
+                    ),
+                }));
+            }
+        }
+        self.store
+            .freeze_cohort(study, &bits, cohort.consent_excluded)
+            .await
+            .map_err(CohortError::Other)?;
+        Ok(cohort)
+    }
+
+    /// Per-round secret for DP noise: the same on every re-run of a round, so a re-run
+    /// gives the hub no second noisy sample.
+    fn noise_seed(&self, study_id: &str, round: u32) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"salus/noise-seed/v1");
+        h.update(self.identity_seed);
+        h.update(study_id.as_bytes());
+        h.update(round.to_be_bytes());
+        h.finalize().into()
+    }
+}
+
+enum CohortError {
+    Refused(Refusal),
+    Other(NodeError),
+}
