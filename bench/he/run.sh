@@ -11,6 +11,8 @@
 #                 every dependency are compiled at opt-level 3 in the dev profile)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# Salus runs single-threaded: compare with single-threaded OpenFHE unless told otherwise.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 PARTIES="${1:-3}"
 SLOTS="${2:-4096}"
 
@@ -21,7 +23,7 @@ VENV="${VENV:-$ROOT/target/bench-he-venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/pip" install -q "openfhe==1.6.1.0.22.4" "tenseal==0.3.18" "numpy"
+"$VENV/bin/pip" install -q "openfhe==1.6.1.0.22.4" "tenseal==0.3.16" "numpy"
 
 if [ -z "${SALUS:-}" ]; then
   (cd "$ROOT" && cargo build -q -p salus-cli)

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
 use salus_table::{Column, Table};
+use serde::{Deserialize, Serialize};
 
 use crate::encode::{Encoded, encode};
 use crate::evaluate::{EmdTree, Evaluation, Evaluator, Score, SensitiveContext};
@@ -120,12 +120,22 @@ pub fn anonymize(table: &Table, spec: &AnonymizationSpec) -> Result<Anonymizatio
     let prepared = Prepared::new(table, spec)?;
     let evaluator = prepared.evaluator(&spec.metric)?;
     let optimum = search(&evaluator, prepared.threads)?;
-    prepared.release(table, spec, &optimum.levels, optimum.evaluation, optimum.stats)
+    prepared.release(
+        table,
+        spec,
+        &optimum.levels,
+        optimum.evaluation,
+        optimum.stats,
+    )
 }
 
 /// Applies a given transformation (levels by quasi-identifier name) and reports on it,
 /// without searching. Fails when the transformation violates the models.
-pub fn apply_transformation(table: &Table, spec: &AnonymizationSpec, levels: &BTreeMap<String, usize>) -> Result<Anonymization> {
+pub fn apply_transformation(
+    table: &Table,
+    spec: &AnonymizationSpec,
+    levels: &BTreeMap<String, usize>,
+) -> Result<Anonymization> {
     let prepared = Prepared::new(table, spec)?;
     let node = prepared.levels_from_names(levels)?;
     let evaluator = prepared.evaluator(&spec.metric)?;
@@ -171,7 +181,9 @@ impl<'a> Prepared<'a> {
         for model in &spec.models {
             if let Some(a) = model.sensitive_attribute() {
                 if qis.iter().any(|(q, _)| q == a) {
-                    return Err(AnonError::Config(format!("`{a}` cannot be both a quasi-identifier and a sensitive attribute")));
+                    return Err(AnonError::Config(format!(
+                        "`{a}` cannot be both a quasi-identifier and a sensitive attribute"
+                    )));
                 }
                 if !sensitive.iter().any(|s| s == a) {
                     sensitive.push(a.to_string());
@@ -182,13 +194,23 @@ impl<'a> Prepared<'a> {
         let model_attribute = spec
             .models
             .iter()
-            .map(|m| m.sensitive_attribute().and_then(|a| sensitive.iter().position(|s| s == a)))
+            .map(|m| {
+                m.sensitive_attribute()
+                    .and_then(|a| sensitive.iter().position(|s| s == a))
+            })
             .collect();
         let threads = match spec.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(4),
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(4),
             t => t,
         };
-        Ok(Prepared { enc, spec, model_attribute, threads })
+        Ok(Prepared {
+            enc,
+            spec,
+            model_attribute,
+            threads,
+        })
     }
 
     fn evaluator(&self, metric: &Metric) -> Result<Evaluator<'_>> {
@@ -248,7 +270,10 @@ impl<'a> Prepared<'a> {
             .iter()
             .map(|qi| {
                 let level = *levels.get(&qi.name).ok_or_else(|| {
-                    AnonError::Config(format!("the transformation gives no level for `{}`", qi.name))
+                    AnonError::Config(format!(
+                        "the transformation gives no level for `{}`",
+                        qi.name
+                    ))
                 })?;
                 if level >= qi.levels() {
                     return Err(AnonError::Config(format!(
@@ -263,7 +288,12 @@ impl<'a> Prepared<'a> {
     }
 
     fn evaluate(&self, evaluator: &Evaluator<'_>, node: &[usize]) -> Evaluation {
-        let classes = groupify(&self.enc, node, !self.enc.sensitive.is_empty(), &mut Scratch::default());
+        let classes = groupify(
+            &self.enc,
+            node,
+            !self.enc.sensitive.is_empty(),
+            &mut Scratch::default(),
+        );
         evaluator.evaluate(node, &classes)
     }
 
@@ -277,10 +307,17 @@ impl<'a> Prepared<'a> {
         stats: SearchStats,
     ) -> Result<Anonymization> {
         let base = self.evaluator(&spec.metric)?;
-        let classes = groupify(&self.enc, node, !self.enc.sensitive.is_empty(), &mut Scratch::default());
+        let classes = groupify(
+            &self.enc,
+            node,
+            !self.enc.sensitive.is_empty(),
+            &mut Scratch::default(),
+        );
         let outliers = base.outliers(&classes);
-        let outlier_keys: std::collections::HashSet<u128> =
-            (0..outliers.len()).filter(|&c| outliers[c]).map(|c| classes.keys[c]).collect();
+        let outlier_keys: std::collections::HashSet<u128> = (0..outliers.len())
+            .filter(|&c| outliers[c])
+            .map(|c| classes.keys[c])
+            .collect();
         let subset = spec.research_subset.as_deref();
         let kept_rows: Vec<usize> = (0..table.nrows())
             .filter(|&row| subset.is_none_or(|s| s[row]))
@@ -293,7 +330,13 @@ impl<'a> Prepared<'a> {
             .collect();
         let risk = assess_classes(&kept_sizes, &spec.risk)?;
         let utility = self.utility(spec, node, &evaluation, kept_rows.len())?;
-        let levels: Vec<(String, usize)> = self.enc.qis.iter().zip(node).map(|(q, &l)| (q.name.clone(), l)).collect();
+        let levels: Vec<(String, usize)> = self
+            .enc
+            .qis
+            .iter()
+            .zip(node)
+            .map(|(q, &l)| (q.name.clone(), l))
+            .collect();
         let report = AnonymizationReport {
             transformation: levels.iter().cloned().collect(),
             suppressed: evaluation.suppressed,
@@ -303,7 +346,14 @@ impl<'a> Prepared<'a> {
             risk,
             utility,
         };
-        Ok(Anonymization { output, kept_rows, report, levels, score: evaluation.score, stats })
+        Ok(Anonymization {
+            output,
+            kept_rows,
+            report,
+            levels,
+            score: evaluation.score,
+            stats,
+        })
     }
 
     fn row_key(&self, row: usize, node: &[usize]) -> u128 {
@@ -316,8 +366,13 @@ impl<'a> Prepared<'a> {
     }
 
     fn generalized_table(&self, table: &Table, node: &[usize], rows: &[usize]) -> Result<Table> {
-        let by_name: HashMap<&str, (usize, usize)> =
-            self.enc.qis.iter().enumerate().map(|(i, q)| (q.name.as_str(), (i, node[i]))).collect();
+        let by_name: HashMap<&str, (usize, usize)> = self
+            .enc
+            .qis
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.name.as_str(), (i, node[i])))
+            .collect();
         let columns = table
             .columns()
             .iter()
@@ -327,7 +382,10 @@ impl<'a> Prepared<'a> {
                     let qi = &self.enc.qis[q];
                     let values = rows
                         .iter()
-                        .map(|&r| qi.labels[level][qi.up[level][qi.row_codes[r] as usize] as usize].clone())
+                        .map(|&r| {
+                            qi.labels[level][qi.up[level][qi.row_codes[r] as usize] as usize]
+                                .clone()
+                        })
                         .collect();
                     Column::text(column.name(), values)
                 }
@@ -336,7 +394,13 @@ impl<'a> Prepared<'a> {
         Ok(Table::new(columns)?)
     }
 
-    fn utility(&self, spec: &AnonymizationSpec, node: &[usize], evaluation: &Evaluation, records_out: usize) -> Result<UtilityReport> {
+    fn utility(
+        &self,
+        spec: &AnonymizationSpec,
+        node: &[usize],
+        evaluation: &Evaluation,
+        records_out: usize,
+    ) -> Result<UtilityReport> {
         let value_of = |metric: Metric| -> Result<f64> {
             let evaluator = self.evaluator(&metric)?;
             Ok(self.evaluate(&evaluator, node).score.scalar())
@@ -349,7 +413,11 @@ impl<'a> Prepared<'a> {
                 Score::Rank(v) => Some(v.clone()),
                 Score::Value(_) => None,
             },
-            per_attribute: names.iter().map(|n| n.to_string()).zip(evaluation.per_attribute.iter().copied()).collect(),
+            per_attribute: names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(evaluation.per_attribute.iter().copied())
+                .collect(),
             loss: value_of(Metric::default())?,
             discernibility: value_of(Metric::Discernibility { monotonic: false })?,
             non_uniform_entropy: value_of(Metric::NonUniformEntropy { monotonic: false })?,
@@ -358,12 +426,14 @@ impl<'a> Prepared<'a> {
             records_out,
         })
     }
-
 }
 
 fn metric_name(metric: &Metric) -> String {
     match metric {
-        Metric::Loss { aggregate: Aggregate::Rank, .. } => "loss (rank)".into(),
+        Metric::Loss {
+            aggregate: Aggregate::Rank,
+            ..
+        } => "loss (rank)".into(),
         Metric::Loss { .. } => "loss".into(),
         Metric::NonUniformEntropy { monotonic: true } => "non_uniform_entropy (monotonic)".into(),
         Metric::NonUniformEntropy { .. } => "non_uniform_entropy".into(),
@@ -380,31 +450,49 @@ fn weights(enc: &Encoded, metric: &Metric) -> Vec<f64> {
         Metric::Loss { weights, .. } => Some(weights),
         _ => None,
     };
-    let raw: Vec<f64> = enc.qis.iter().map(|q| given.and_then(|w| w.get(&q.name)).copied().unwrap_or(0.5)).collect();
+    let raw: Vec<f64> = enc
+        .qis
+        .iter()
+        .map(|q| given.and_then(|w| w.get(&q.name)).copied().unwrap_or(0.5))
+        .collect();
     let max = raw.iter().copied().fold(0.0, f64::max);
-    if max == 0.0 { vec![1.0; raw.len()] } else { raw.iter().map(|w| w / max).collect() }
+    if max == 0.0 {
+        vec![1.0; raw.len()]
+    } else {
+        raw.iter().map(|w| w / max).collect()
+    }
 }
 
 fn validate(spec: &AnonymizationSpec) -> Result<()> {
     if spec.quasi_identifiers.is_empty() {
-        return Err(AnonError::Config("name at least one quasi-identifier".into()));
+        return Err(AnonError::Config(
+            "name at least one quasi-identifier".into(),
+        ));
     }
     if !(0.0..=1.0).contains(&spec.suppression_limit) {
-        return Err(AnonError::Config("suppression_limit must be between 0 and 1".into()));
+        return Err(AnonError::Config(
+            "suppression_limit must be between 0 and 1".into(),
+        ));
     }
     for model in &spec.models {
         let bad = match model {
             PrivacyModel::KAnonymity { k } => *k == 0,
-            PrivacyModel::DistinctLDiversity { l, .. } | PrivacyModel::RecursiveClDiversity { l, .. } => *l == 0,
+            PrivacyModel::DistinctLDiversity { l, .. }
+            | PrivacyModel::RecursiveClDiversity { l, .. } => *l == 0,
             PrivacyModel::EntropyLDiversity { l, .. } => !(*l >= 1.0),
-            PrivacyModel::EqualDistanceTCloseness { t, .. } | PrivacyModel::HierarchicalTCloseness { t, .. } => {
-                !(0.0..=1.0).contains(t)
-            }
-            PrivacyModel::DeltaPresence { delta_min, delta_max } => {
-                spec.research_subset.is_none() || !(0.0 <= *delta_min && delta_min <= delta_max && *delta_max <= 1.0)
+            PrivacyModel::EqualDistanceTCloseness { t, .. }
+            | PrivacyModel::HierarchicalTCloseness { t, .. } => !(0.0..=1.0).contains(t),
+            PrivacyModel::DeltaPresence {
+                delta_min,
+                delta_max,
+            } => {
+                spec.research_subset.is_none()
+                    || !(0.0 <= *delta_min && delta_min <= delta_max && *delta_max <= 1.0)
             }
             PrivacyModel::AverageRisk { max } => !(0.0..=1.0).contains(max),
-            PrivacyModel::PopulationUniqueness { max, population } => !(0.0..=1.0).contains(max) || !(*population > 0.0),
+            PrivacyModel::PopulationUniqueness { max, population } => {
+                !(0.0..=1.0).contains(max) || !(*population > 0.0)
+            }
         };
         if bad {
             return Err(AnonError::Config(format!(
@@ -427,12 +515,14 @@ fn emd_tree(name: &str, values: &[Option<String>], hierarchy: &Hierarchy) -> Res
         let level_codes: Vec<u32> = values
             .iter()
             .map(|v| {
-                let label = v.as_deref().and_then(|v| hierarchy.generalize(v, level)).ok_or_else(|| {
-                    AnonError::Hierarchy {
+                let label = v
+                    .as_deref()
+                    .and_then(|v| hierarchy.generalize(v, level))
+                    .ok_or_else(|| AnonError::Hierarchy {
                         column: name.to_string(),
-                        message: "a value of the sensitive attribute is missing from its hierarchy".into(),
-                    }
-                })?;
+                        message: "a value of the sensitive attribute is missing from its hierarchy"
+                            .into(),
+                    })?;
                 let next = ids.len() as u32;
                 Ok(*ids.entry(label.to_string()).or_insert(next))
             })

@@ -55,13 +55,8 @@ pub(crate) struct Encoded {
     pub cells: Vec<(u128, u32)>,
     /// Bit set in a cell key when its records belong to the research subset.
     pub subset_bit: u128,
-    /// Mask of the quasi-identifier part of a key.
-    pub qi_mask: u128,
-    /// Records of the input table.
-    pub rows: usize,
     /// Records that can be released (the research subset, or all).
     pub released_rows: usize,
-    pub has_subset: bool,
 }
 
 fn bits_for(n: usize) -> u32 {
@@ -76,11 +71,12 @@ pub(crate) fn encode(
     sensitive: &[String],
     subset: Option<&[bool]>,
 ) -> Result<Encoded> {
-    if let Some(s) = subset {
-        if s.len() != table.nrows() {
-            return Err(AnonError::Config("the research subset must flag every row of the table".into()));
+    if let Some(s) = subset
+        && s.len() != table.nrows() {
+            return Err(AnonError::Config(
+                "the research subset must flag every row of the table".into(),
+            ));
         }
-    }
     let in_subset = |row: usize| subset.is_none_or(|s| s[row]);
     let mut shift = 0u32;
     let mut encoded_qis = Vec::with_capacity(qis.len());
@@ -90,7 +86,6 @@ pub(crate) fn encode(
         shift += qi.bits;
         encoded_qis.push(qi);
     }
-    let qi_mask = if shift == 0 { 0 } else { u128::MAX >> (128 - shift) };
     let mut encoded_sensitive = Vec::with_capacity(sensitive.len());
     for name in sensitive {
         let mut s = encode_sensitive(table, name, &in_subset)?;
@@ -121,10 +116,7 @@ pub(crate) fn encode(
         sensitive: encoded_sensitive,
         cells,
         subset_bit,
-        qi_mask,
-        rows: table.nrows(),
         released_rows,
-        has_subset: subset.is_some(),
     })
 }
 
@@ -132,7 +124,10 @@ fn encode_qi(table: &Table, name: &str, hierarchy: &Hierarchy) -> Result<Encoded
     let column = table.column(name)?;
     let levels = hierarchy.levels();
     if levels == 0 {
-        return Err(AnonError::Hierarchy { column: name.into(), message: "it has no levels".into() });
+        return Err(AnonError::Hierarchy {
+            column: name.into(),
+            message: "it has no levels".into(),
+        });
     }
     // Level-0 codes: the values present in the data, in order of appearance.
     let mut code_of: HashMap<Option<String>, u32> = HashMap::new();
@@ -141,14 +136,13 @@ fn encode_qi(table: &Table, name: &str, hierarchy: &Hierarchy) -> Result<Encoded
     let (mut unknown, mut first_unknown) = (0usize, 0usize);
     for row in 0..table.nrows() {
         let value = column.display(row).map(|v| v.into_owned());
-        if let Some(v) = &value {
-            if !hierarchy.contains(v) {
+        if let Some(v) = &value
+            && !hierarchy.contains(v) {
                 if unknown == 0 {
                     first_unknown = row + 1;
                 }
                 unknown += 1;
             }
-        }
         let next = values.len() as u32;
         let code = *code_of.entry(value.clone()).or_insert_with(|| {
             values.push(value);
@@ -157,10 +151,18 @@ fn encode_qi(table: &Table, name: &str, hierarchy: &Hierarchy) -> Result<Encoded
         row_codes.push(code);
     }
     if unknown > 0 {
-        return Err(AnonError::ValueNotInHierarchy { column: name.into(), count: unknown, first_row: first_unknown });
+        return Err(AnonError::ValueNotInHierarchy {
+            column: name.into(),
+            count: unknown,
+            first_row: first_unknown,
+        });
     }
     let top_labels: Vec<&str> = {
-        let mut t: Vec<&str> = hierarchy.rows().iter().map(|r| r[levels - 1].as_str()).collect();
+        let mut t: Vec<&str> = hierarchy
+            .rows()
+            .iter()
+            .map(|r| r[levels - 1].as_str())
+            .collect();
         t.sort_unstable();
         t.dedup();
         t
@@ -212,7 +214,11 @@ fn encode_qi(table: &Table, name: &str, hierarchy: &Hierarchy) -> Result<Encoded
     })
 }
 
-fn encode_sensitive(table: &Table, name: &str, in_subset: &dyn Fn(usize) -> bool) -> Result<EncodedSensitive> {
+fn encode_sensitive(
+    table: &Table,
+    name: &str,
+    in_subset: &dyn Fn(usize) -> bool,
+) -> Result<EncodedSensitive> {
     let column = table.column(name)?;
     let mut code_of: HashMap<Option<String>, u32> = HashMap::new();
     let mut values: Vec<Option<String>> = Vec::new();
@@ -237,7 +243,14 @@ fn encode_sensitive(table: &Table, name: &str, in_subset: &dyn Fn(usize) -> bool
     if released > 0.0 {
         frequencies.iter_mut().for_each(|f| *f /= released);
     }
-    Ok(EncodedSensitive { name: name.to_string(), bits: bits_for(values.len()), shift: 0, values, frequencies, row_codes })
+    Ok(EncodedSensitive {
+        name: name.to_string(),
+        bits: bits_for(values.len()),
+        shift: 0,
+        values,
+        frequencies,
+        row_codes,
+    })
 }
 
 impl Encoded {

@@ -23,9 +23,12 @@ impl Score {
     pub fn compare(&self, other: &Score) -> Ordering {
         match (self, other) {
             (Score::Value(a), Score::Value(b)) => a.total_cmp(b),
-            (Score::Rank(a), Score::Rank(b)) => {
-                a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
-            }
+            (Score::Rank(a), Score::Rank(b)) => a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal),
             (Score::Value(_), Score::Rank(_)) => Ordering::Less,
             (Score::Rank(_), Score::Value(_)) => Ordering::Greater,
         }
@@ -36,7 +39,12 @@ impl Score {
         match self {
             Score::Value(v) => *v,
             Score::Rank(v) if v.is_empty() => 0.0,
-            Score::Rank(v) => v.iter().map(|x| (x + 1.0).powf(1.0 / v.len() as f64)).product::<f64>() - 1.0,
+            Score::Rank(v) => {
+                v.iter()
+                    .map(|x| (x + 1.0).powf(1.0 / v.len() as f64))
+                    .product::<f64>()
+                    - 1.0
+            }
         }
     }
 }
@@ -102,35 +110,72 @@ impl Evaluator<'_> {
 
     fn class_ok(&self, classes: &Classes, c: usize) -> bool {
         let count = classes.count[c] as f64;
-        self.models.iter().zip(&self.model_attribute).all(|(model, attr)| {
-            let dist = || classes.distributions[attr.unwrap_or(0)].of(c);
-            match model {
-                PrivacyModel::KAnonymity { k } => classes.count[c] as usize >= *k,
-                PrivacyModel::DistinctLDiversity { l, .. } => dist().len() >= *l,
-                PrivacyModel::EntropyLDiversity { l, .. } => entropy_l(dist(), *l),
-                PrivacyModel::RecursiveClDiversity { c: constant, l, .. } => recursive_cl(dist(), *constant, *l),
-                PrivacyModel::EqualDistanceTCloseness { t, .. } => {
-                    let freq = &self.enc.sensitive[attr.unwrap_or(0)].frequencies;
-                    let mut value = 1.0;
-                    for &(v, n) in dist() {
-                        let f = freq[v as usize];
-                        value += (f - f64::from(n) / count).abs() - f;
+        self.models
+            .iter()
+            .zip(&self.model_attribute)
+            .all(|(model, attr)| {
+                let dist = || classes.distributions[attr.unwrap_or(0)].of(c);
+                match model {
+                    PrivacyModel::KAnonymity { k } => classes.count[c] as usize >= *k,
+                    PrivacyModel::DistinctLDiversity { l, .. } => dist().len() >= *l,
+                    PrivacyModel::EntropyLDiversity { l, .. } => entropy_l(dist(), *l),
+                    PrivacyModel::RecursiveClDiversity { c: constant, l, .. } => {
+                        recursive_cl(dist(), *constant, *l)
                     }
-                    value / 2.0 <= *t
-                }
-                PrivacyModel::HierarchicalTCloseness { t, .. } => {
-                    let a = attr.unwrap_or(0);
-                    match &self.sensitive[a].emd_tree {
-                        Some(tree) => hierarchical_emd(tree, &self.enc.sensitive[a].frequencies, dist(), count) <= *t,
-                        None => false,
+                    PrivacyModel::EqualDistanceTCloseness { t, .. } => {
+                        let freq = &self.enc.sensitive[attr.unwrap_or(0)].frequencies;
+                        let mut value = 1.0;
+                        for &(v, n) in dist() {
+                            let f = freq[v as usize];
+                            value += (f - f64::from(n) / count).abs() - f;
+                        }
+                        value / 2.0 <= *t
                     }
+                    PrivacyModel::HierarchicalTCloseness { t, .. } => {
+                        let a = attr.unwrap_or(0);
+                        match &self.sensitive[a].emd_tree {
+                            Some(tree) => {
+                                hierarchical_emd(
+                                    tree,
+                                    &self.enc.sensitive[a].frequencies,
+                                    dist(),
+                                    count,
+                                ) <= *t
+                            }
+                            None => false,
+                        }
+                    }
+                    PrivacyModel::DeltaPresence {
+                        delta_min,
+                        delta_max,
+                    } => {
+                        let delta = count / f64::from(classes.pcount[c]);
+                        delta >= *delta_min && delta <= *delta_max
+                    }
+                    PrivacyModel::AverageRisk { .. }
+                    | PrivacyModel::PopulationUniqueness { .. } => true,
                 }
-                PrivacyModel::DeltaPresence { delta_min, delta_max } => {
-                    let delta = count / f64::from(classes.pcount[c]);
-                    delta >= *delta_min && delta <= *delta_max
-                }
-                PrivacyModel::AverageRisk { .. } | PrivacyModel::PopulationUniqueness { .. } => true,
+            })
+    }
+
+    /// delta-presence also constrains population classes without any released record
+    /// (delta = 0 tells an attacker that nobody in them is in the release); suppression
+    /// cannot repair those, so they make the transformation unacceptable. As in ARX
+    /// (`HashGroupify.isPrivacyModelFulfilled`), a k-anonymity model takes precedence:
+    /// such a class is then simply an empty class below k.
+    fn presence_ok(&self, classes: &Classes) -> bool {
+        if self
+            .models
+            .iter()
+            .any(|m| matches!(m, PrivacyModel::KAnonymity { .. }))
+        {
+            return true;
+        }
+        self.models.iter().all(|m| match m {
+            PrivacyModel::DeltaPresence { delta_min, .. } if *delta_min > 0.0 => {
+                (0..classes.keys.len()).all(|c| classes.count[c] > 0 || classes.pcount[c] == 0)
             }
+            _ => true,
         })
     }
 
@@ -142,7 +187,9 @@ impl Evaluator<'_> {
             .collect();
         let records: f64 = kept.iter().map(|&n| f64::from(n)).sum();
         self.models.iter().all(|model| match model {
-            PrivacyModel::AverageRisk { max } => records == 0.0 || kept.len() as f64 / records <= *max,
+            PrivacyModel::AverageRisk { max } => {
+                records == 0.0 || kept.len() as f64 / records <= *max
+            }
             PrivacyModel::PopulationUniqueness { max, population } => {
                 let estimate = estimate_uniques(&kept, *population, PopulationModel::Dankar);
                 estimate.fraction <= *max
@@ -154,16 +201,35 @@ impl Evaluator<'_> {
     /// Evaluates a transformation given its classes.
     pub fn evaluate(&self, levels: &[usize], classes: &Classes) -> Evaluation {
         let outliers = self.outliers(classes);
-        let suppressed: usize = (0..outliers.len()).filter(|&c| outliers[c]).map(|c| classes.count[c] as usize).sum();
-        let anonymous = suppressed <= self.max_outliers && self.global_ok(classes, &outliers);
+        let suppressed: usize = (0..outliers.len())
+            .filter(|&c| outliers[c])
+            .map(|c| classes.count[c] as usize)
+            .sum();
+        let anonymous = suppressed <= self.max_outliers
+            && self.presence_ok(classes)
+            && self.global_ok(classes, &outliers);
         let (score, per_attribute) = self.metric_value(levels, classes, &outliers);
-        Evaluation { anonymous, suppressed, score, per_attribute }
+        Evaluation {
+            anonymous,
+            suppressed,
+            score,
+            per_attribute,
+        }
     }
 
-    fn metric_value(&self, levels: &[usize], classes: &Classes, outliers: &[bool]) -> (Score, Vec<f64>) {
+    fn metric_value(
+        &self,
+        levels: &[usize],
+        classes: &Classes,
+        outliers: &[bool],
+    ) -> (Score, Vec<f64>) {
         let n = self.enc.released_rows as f64;
         match &self.metric {
-            Metric::Loss { gs_factor, aggregate, .. } => {
+            Metric::Loss {
+                gs_factor,
+                aggregate,
+                ..
+            } => {
                 let (g, s) = loss_factors(*gs_factor);
                 let values: Vec<f64> = (0..self.enc.qis.len())
                     .map(|q| {
@@ -174,7 +240,8 @@ impl Evaluator<'_> {
                                 continue;
                             }
                             let count = f64::from(classes.count[c]);
-                            let code = ((classes.keys[c] >> qi.shift) & ((1u128 << qi.bits) - 1)) as usize;
+                            let code =
+                                ((classes.keys[c] >> qi.shift) & ((1u128 << qi.bits) - 1)) as usize;
                             let share = count * qi.share[levels[q]][code];
                             sum += if !outliers[c] {
                                 share * g
@@ -194,7 +261,10 @@ impl Evaluator<'_> {
                 if !monotonic {
                     self.add_suppressed_entropy(levels, classes, outliers, &mut values);
                 }
-                let values: Vec<f64> = values.into_iter().map(|v| arx_round(if v == 0.0 { v } else { -v })).collect();
+                let values: Vec<f64> = values
+                    .into_iter()
+                    .map(|v| arx_round(if v == 0.0 { v } else { -v }))
+                    .collect();
                 (Score::Value(values.iter().sum()), values)
             }
             Metric::Discernibility { monotonic } => {
@@ -204,15 +274,25 @@ impl Evaluator<'_> {
                     if count == 0.0 {
                         continue;
                     }
-                    dm += if *monotonic || !outliers[c] { count * count } else { n * count };
+                    dm += if *monotonic || !outliers[c] {
+                        count * count
+                    } else {
+                        n * count
+                    };
                 }
                 (Score::Value(dm), Vec::new())
             }
             Metric::Aecs => {
-                let kept = (0..classes.keys.len()).filter(|&c| classes.count[c] > 0 && !outliers[c]).count();
-                let any_suppressed = (0..classes.keys.len()).any(|c| classes.count[c] > 0 && outliers[c]);
+                let kept = (0..classes.keys.len())
+                    .filter(|&c| classes.count[c] > 0 && !outliers[c])
+                    .count();
+                let any_suppressed =
+                    (0..classes.keys.len()).any(|c| classes.count[c] > 0 && outliers[c]);
                 let groups = kept + usize::from(any_suppressed);
-                (Score::Value(if groups == 0 { 0.0 } else { n / groups as f64 }), Vec::new())
+                (
+                    Score::Value(if groups == 0 { 0.0 } else { n / groups as f64 }),
+                    Vec::new(),
+                )
             }
         }
     }
@@ -243,8 +323,17 @@ impl Evaluator<'_> {
             .collect()
     }
 
-    fn add_suppressed_entropy(&self, levels: &[usize], classes: &Classes, outliers: &[bool], values: &mut [f64]) {
-        let suppressed: f64 = (0..outliers.len()).filter(|&c| outliers[c]).map(|c| f64::from(classes.count[c])).sum();
+    fn add_suppressed_entropy(
+        &self,
+        levels: &[usize],
+        classes: &Classes,
+        outliers: &[bool],
+        values: &mut [f64],
+    ) {
+        let suppressed: f64 = (0..outliers.len())
+            .filter(|&c| outliers[c])
+            .map(|c| f64::from(classes.count[c]))
+            .sum();
         if suppressed == 0.0 {
             return;
         }
@@ -264,7 +353,11 @@ impl Evaluator<'_> {
 /// ARX's generalization and suppression factors derived from the gs-factor.
 pub(crate) fn loss_factors(gs: f64) -> (f64, f64) {
     let s = if gs < 0.5 { 2.0 * gs } else { 1.0 };
-    let g = if gs <= 0.5 { 1.0 } else { 1.0 - 2.0 * (gs - 0.5) };
+    let g = if gs <= 0.5 {
+        1.0
+    } else {
+        1.0 - 2.0 * (gs - 0.5)
+    };
     (g, s)
 }
 
@@ -281,7 +374,9 @@ pub(crate) fn aggregate_values(values: &[f64], weights: &[f64], aggregate: Aggre
     match aggregate {
         Aggregate::Sum => Score::Value(weighted().sum()),
         Aggregate::Max => Score::Value(weighted().fold(0.0, f64::max)),
-        Aggregate::ArithmeticMean => Score::Value(weighted().sum::<f64>() / values.len().max(1) as f64),
+        Aggregate::ArithmeticMean => {
+            Score::Value(weighted().sum::<f64>() / values.len().max(1) as f64)
+        }
         Aggregate::GeometricMean => {
             let n = values.len().max(1) as f64;
             let mut result = 1.0;
@@ -318,7 +413,11 @@ fn recursive_cl(dist: &[(u32, u32)], c: f64, l: usize) -> bool {
     let mut counts: Vec<u32> = dist.iter().map(|e| e.1).collect();
     counts.sort_unstable();
     // Everything except the l-1 most frequent values, times c, must exceed the largest.
-    let threshold: f64 = counts[..=counts.len() - l].iter().map(|&n| f64::from(n)).sum::<f64>() * c;
+    let threshold: f64 = counts[..=counts.len() - l]
+        .iter()
+        .map(|&n| f64::from(n))
+        .sum::<f64>()
+        * c;
     f64::from(counts[counts.len() - 1]) < threshold
 }
 
@@ -366,7 +465,7 @@ mod tests {
 
     #[test]
     fn entropy_l_uniform_class() {
-        assert!(entropy_l(&[(0, 2), (1, 2), (2, 2)], 3.0));
+        assert!(entropy_l(&[(0, 2), (1, 2), (2, 2), (3, 2)], 3.0));
         assert!(!entropy_l(&[(0, 4), (1, 1), (2, 1)], 3.0));
     }
 
@@ -374,7 +473,10 @@ mod tests {
     fn hierarchical_emd_example_from_li_et_al() {
         // Two leaves under one parent under the root: moving all mass between siblings
         // costs 1/2 (one level of two).
-        let tree = EmdTree { parent: vec![vec![0, 0, 1], vec![0, 0]], width: vec![3, 2, 1] };
+        let tree = EmdTree {
+            parent: vec![vec![0, 0, 1], vec![0, 0]],
+            width: vec![3, 2, 1],
+        };
         let global = [0.5, 0.5, 0.0];
         assert!((hierarchical_emd(&tree, &global, &[(0, 4)], 4.0) - 0.25).abs() < 1e-12);
         assert!((hierarchical_emd(&tree, &global, &[(2, 4)], 4.0) - 1.0).abs() < 1e-12);

@@ -72,13 +72,24 @@ pub(crate) struct Scratch {
     cell_class: Vec<u32>,
 }
 
-const DENSE_LIMIT: u128 = 1 << 22;
+// A dense slot table beats hashing only while it stays in cache (256 KiB).
+const DENSE_LIMIT: u128 = 1 << 16;
 
 /// Groups the cells of `enc` under the transformation `levels`.
-pub(crate) fn groupify(enc: &Encoded, levels: &[usize], with_distributions: bool, scratch: &mut Scratch) -> Classes {
+pub(crate) fn groupify(
+    enc: &Encoded,
+    levels: &[usize],
+    with_distributions: bool,
+    scratch: &mut Scratch,
+) -> Classes {
     let mut classes = Classes::default();
     scratch.cell_class.clear();
-    let sizes: Vec<u128> = enc.qis.iter().zip(levels).map(|(q, &l)| q.labels[l].len() as u128).collect();
+    let sizes: Vec<u128> = enc
+        .qis
+        .iter()
+        .zip(levels)
+        .map(|(q, &l)| q.labels[l].len() as u128)
+        .collect();
     let space: u128 = sizes.iter().product();
     if space <= DENSE_LIMIT {
         group_dense(enc, levels, &sizes, space as usize, &mut classes, scratch);
@@ -116,7 +127,14 @@ fn add_cell(classes: &mut Classes, class: usize, key: u128, count: u32, in_subse
     }
 }
 
-fn group_dense(enc: &Encoded, levels: &[usize], sizes: &[u128], space: usize, classes: &mut Classes, scratch: &mut Scratch) {
+fn group_dense(
+    enc: &Encoded,
+    levels: &[usize],
+    sizes: &[u128],
+    space: usize,
+    classes: &mut Classes,
+    scratch: &mut Scratch,
+) {
     if scratch.slots.len() < space {
         scratch.slots.resize(space, u32::MAX);
     }
@@ -162,7 +180,12 @@ fn group_hashed(enc: &Encoded, levels: &[usize], classes: &mut Classes, scratch:
     }
 }
 
-fn build_distribution(enc: &Encoded, s: usize, n_classes: usize, cell_class: &[u32]) -> Distribution {
+fn build_distribution(
+    enc: &Encoded,
+    s: usize,
+    n_classes: usize,
+    cell_class: &[u32],
+) -> Distribution {
     let mut offsets = vec![0u32; n_classes + 1];
     for (&(key, _), &c) in enc.cells.iter().zip(cell_class) {
         if key & enc.subset_bit != 0 {
@@ -198,5 +221,8 @@ fn build_distribution(enc: &Encoded, s: usize, n_classes: usize, cell_class: &[u
         }
         new_offsets.push(merged.len() as u32);
     }
-    Distribution { offsets: new_offsets, entries: merged }
+    Distribution {
+        offsets: new_offsets,
+        entries: merged,
+    }
 }

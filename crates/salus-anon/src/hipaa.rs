@@ -15,8 +15,8 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
 use salus_table::{Column, Table};
+use serde::{Deserialize, Serialize};
 
 /// The 18 Safe Harbor identifier categories.
 pub const CATEGORIES: [&str; 18] = [
@@ -63,15 +63,68 @@ pub struct SafeHarborReport {
 }
 
 const NAME_RULES: &[(u8, &[&str])] = &[
-    (1, &["name", "firstname", "lastname", "surname", "forename", "givenname", "fullname", "patientname"]),
-    (2, &["address", "street", "city", "county", "zip", "zipcode", "postcode", "postalcode", "plz", "precinct"]),
-    (3, &["birthdate", "dob", "dateofbirth", "birthday", "admissiondate", "dischargedate", "deathdate", "dateofdeath"]),
-    (4, &["phone", "telephone", "tel", "mobile", "cell", "phonenumber"]),
+    (
+        1,
+        &[
+            "name",
+            "firstname",
+            "lastname",
+            "surname",
+            "forename",
+            "givenname",
+            "fullname",
+            "patientname",
+        ],
+    ),
+    (
+        2,
+        &[
+            "address",
+            "street",
+            "city",
+            "county",
+            "zip",
+            "zipcode",
+            "postcode",
+            "postalcode",
+            "plz",
+            "precinct",
+        ],
+    ),
+    (
+        3,
+        &[
+            "birthdate",
+            "dob",
+            "dateofbirth",
+            "birthday",
+            "admissiondate",
+            "dischargedate",
+            "deathdate",
+            "dateofdeath",
+        ],
+    ),
+    (
+        4,
+        &["phone", "telephone", "tel", "mobile", "cell", "phonenumber"],
+    ),
     (5, &["fax"]),
     (6, &["email", "mail", "emailaddress"]),
     (7, &["ssn", "socialsecurity", "socialsecuritynumber"]),
-    (8, &["mrn", "medicalrecord", "medicalrecordnumber", "patientid"]),
-    (9, &["healthplan", "beneficiary", "insurancenumber", "memberid", "policynumber"]),
+    (
+        8,
+        &["mrn", "medicalrecord", "medicalrecordnumber", "patientid"],
+    ),
+    (
+        9,
+        &[
+            "healthplan",
+            "beneficiary",
+            "insurancenumber",
+            "memberid",
+            "policynumber",
+        ],
+    ),
     (10, &["account", "accountnumber", "iban", "bankaccount"]),
     (11, &["license", "licence", "certificate", "licensenumber"]),
     (12, &["vin", "licenseplate", "numberplate", "vehicle"]),
@@ -88,16 +141,28 @@ pub fn safe_harbor(table: &Table) -> SafeHarborReport {
     for column in table.columns() {
         let mut found: Vec<(u8, &str)> = Vec::new();
         let key = normalize(column.name());
-        let words: Vec<String> = column.name().to_lowercase().split(|c: char| !c.is_alphanumeric()).map(str::to_string).collect();
+        let words: Vec<String> = column
+            .name()
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .map(str::to_string)
+            .collect();
         for (category, names) in NAME_RULES {
-            if names.iter().any(|n| key == *n || words.iter().any(|w| w == n)) {
+            if names
+                .iter()
+                .any(|n| key == *n || words.iter().any(|w| w == n))
+            {
                 found.push((*category, "column name"));
             }
         }
         if let Some(category) = value_category(column) {
             found.push((category, "values"));
         }
-        if is_age_name(&key) && column.as_numeric().is_some_and(|v| v.iter().flatten().any(|&a| a > 89.0)) {
+        if is_age_name(&key)
+            && column
+                .as_numeric()
+                .is_some_and(|v| v.iter().flatten().any(|&a| a > 89.0))
+        {
             found.push((3, "values over 89"));
         }
         if found.is_empty() && is_identifier_name(&words) && all_distinct(column) {
@@ -105,26 +170,43 @@ pub fn safe_harbor(table: &Table) -> SafeHarborReport {
         }
         found.sort_unstable();
         found.dedup_by_key(|f| f.0);
-        findings.extend(found.into_iter().map(|(category, evidence)| SafeHarborFinding {
-            column: column.name().to_string(),
-            category,
-            name: CATEGORIES[usize::from(category) - 1].to_string(),
-            evidence: evidence.to_string(),
-        }));
+        findings.extend(
+            found
+                .into_iter()
+                .map(|(category, evidence)| SafeHarborFinding {
+                    column: column.name().to_string(),
+                    category,
+                    name: CATEGORIES[usize::from(category) - 1].to_string(),
+                    evidence: evidence.to_string(),
+                }),
+        );
     }
-    SafeHarborReport { compliant: findings.is_empty(), findings }
+    SafeHarborReport {
+        compliant: findings.is_empty(),
+        findings,
+    }
 }
 
 fn normalize(name: &str) -> String {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn is_age_name(key: &str) -> bool {
-    key == "age" || key.starts_with("age") && key.len() <= 8 || key.ends_with("age") && key.len() <= 10
+    key == "age"
+        || key.starts_with("age") && key.len() <= 8
+        || key.ends_with("age") && key.len() <= 10
 }
 
 fn is_identifier_name(words: &[String]) -> bool {
-    words.iter().any(|w| matches!(w.as_str(), "id" | "identifier" | "number" | "no" | "nr" | "code" | "key" | "uuid"))
+    words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "id" | "identifier" | "number" | "no" | "nr" | "code" | "key" | "uuid"
+        )
+    })
 }
 
 fn all_distinct(column: &Column) -> bool {
@@ -144,7 +226,13 @@ fn all_distinct(column: &Column) -> bool {
 /// The category whose value pattern at least 80 % of the sampled cells match.
 fn value_category(column: &Column) -> Option<u8> {
     let text = column.as_text()?;
-    let sample: Vec<&str> = text.iter().flatten().map(|s| s.trim()).filter(|s| !s.is_empty()).take(1000).collect();
+    let sample: Vec<&str> = text
+        .iter()
+        .flatten()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .take(1000)
+        .collect();
     if sample.is_empty() {
         return None;
     }
@@ -158,19 +246,28 @@ fn value_category(column: &Column) -> Option<u8> {
         (2, is_zip),
         (4, is_phone),
     ];
-    checks.iter().find(|(_, f)| sample.iter().filter(|v| f(v)).count() * 5 >= sample.len() * 4).map(|(c, _)| *c)
+    checks
+        .iter()
+        .find(|(_, f)| sample.iter().filter(|v| f(v)).count() * 5 >= sample.len() * 4)
+        .map(|(c, _)| *c)
 }
 
 fn is_email(v: &str) -> bool {
     match v.split_once('@') {
-        Some((user, domain)) => !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !v.contains(' '),
+        Some((user, domain)) => {
+            !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !v.contains(' ')
+        }
         None => false,
     }
 }
 
 fn digits_with(v: &str, groups: &[usize], sep: char) -> bool {
     let parts: Vec<&str> = v.split(sep).collect();
-    parts.len() == groups.len() && parts.iter().zip(groups).all(|(p, &n)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == groups.len()
+        && parts
+            .iter()
+            .zip(groups)
+            .all(|(p, &n)| p.len() == n && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_ssn(v: &str) -> bool {
@@ -183,7 +280,10 @@ fn is_zip(v: &str) -> bool {
 
 fn is_ipv4(v: &str) -> bool {
     let parts: Vec<&str> = v.split('.').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.parse::<u8>().is_ok())
 }
 
 fn is_url(v: &str) -> bool {
@@ -193,7 +293,8 @@ fn is_url(v: &str) -> bool {
 
 fn is_vin(v: &str) -> bool {
     v.len() == 17
-        && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
         && !v.bytes().any(|b| matches!(b, b'I' | b'O' | b'Q'))
         && v.bytes().any(|b| b.is_ascii_digit())
         && v.bytes().any(|b| b.is_ascii_uppercase())
@@ -201,12 +302,16 @@ fn is_vin(v: &str) -> bool {
 
 fn is_full_date(v: &str) -> bool {
     let date = v.split(['T', ' ']).next().unwrap_or("");
-    digits_with(date, &[4, 2, 2], '-') || digits_with(date, &[2, 2, 4], '/') || digits_with(date, &[2, 2, 4], '.')
+    digits_with(date, &[4, 2, 2], '-')
+        || digits_with(date, &[2, 2, 4], '/')
+        || digits_with(date, &[2, 2, 4], '.')
 }
 
 fn is_phone(v: &str) -> bool {
     let digits = v.bytes().filter(u8::is_ascii_digit).count();
-    let allowed = v.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
+    let allowed = v
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
     allowed && (10..=15).contains(&digits) && v.bytes().any(|b| b" +-().".contains(&b))
 }
 
@@ -230,14 +335,31 @@ mod tests {
         ])
         .unwrap();
         let r = safe_harbor(&t);
-        let got: Vec<(&str, u8)> = r.findings.iter().map(|f| (f.column.as_str(), f.category)).collect();
-        assert_eq!(got, vec![("patient_name", 1), ("contact", 6), ("visit", 3), ("age", 3), ("record_id", 18)]);
+        let got: Vec<(&str, u8)> = r
+            .findings
+            .iter()
+            .map(|f| (f.column.as_str(), f.category))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("patient_name", 1),
+                ("contact", 6),
+                ("visit", 3),
+                ("age", 3),
+                ("record_id", 18)
+            ]
+        );
         assert!(!r.compliant);
     }
 
     #[test]
     fn generalized_table_is_clean() {
-        let t = Table::new(vec![text("age", &["20-24", "90+"]), text("sex", &["F", "M"])]).unwrap();
+        let t = Table::new(vec![
+            text("age", &["20-24", "90+"]),
+            text("sex", &["F", "M"]),
+        ])
+        .unwrap();
         assert!(safe_harbor(&t).compliant);
     }
 }

@@ -88,12 +88,6 @@ impl PrivacyModel {
             _ => None,
         }
     }
-
-    /// True for models checked on each equivalence class (the others look at the whole
-    /// released table).
-    pub(crate) fn is_per_class(&self) -> bool {
-        !matches!(self, PrivacyModel::AverageRisk { .. } | PrivacyModel::PopulationUniqueness { .. })
-    }
 }
 
 /// How per-attribute information loss is combined into one value.
@@ -154,6 +148,10 @@ fn half() -> f64 {
 
 impl Default for Metric {
     fn default() -> Self {
-        Metric::Loss { gs_factor: 0.5, aggregate: Aggregate::GeometricMean, weights: BTreeMap::new() }
+        Metric::Loss {
+            gs_factor: 0.5,
+            aggregate: Aggregate::GeometricMean,
+            weights: BTreeMap::new(),
+        }
     }
 }

@@ -13,13 +13,15 @@
 use std::cmp::Ordering;
 use std::time::Instant;
 
-use crate::evaluate::{Evaluation, Evaluator, Score, aggregate_values, arx_round, loss_factors, normalize_loss};
+use crate::evaluate::{
+    Evaluation, Evaluator, Score, aggregate_values, arx_round, loss_factors, normalize_loss,
+};
 use crate::groupify::{Scratch, groupify};
 use crate::model::Metric;
 use crate::{AnonError, Result};
 
 /// Largest lattice searched.
-pub const MAX_LATTICE: u128 = 20_000_000;
+pub const MAX_LATTICE: u128 = 4_000_000;
 
 /// Counters of one search, for benchmarks and reports.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -57,86 +59,322 @@ pub(crate) fn search(evaluator: &Evaluator<'_>, threads: usize) -> Result<Optimu
     let enc = evaluator.enc;
     let size = enc.lattice_size();
     if size > MAX_LATTICE {
-        return Err(AnonError::LatticeTooLarge { nodes: size, limit: MAX_LATTICE });
+        return Err(AnonError::LatticeTooLarge {
+            nodes: size,
+            limit: MAX_LATTICE,
+        });
     }
-    let radix: Vec<usize> = enc.qis.iter().map(|q| q.levels()).collect();
+    let lattice = Lattice::new(enc.qis.iter().map(|q| q.levels()).collect());
     let size = size as usize;
-    let pair_bounds = minimal_class_size(evaluator.models).filter(|&k| k >= 2).map(|k| PairBounds::new(enc, k));
+    let pair_bounds = minimal_class_size(evaluator.models)
+        .filter(|&k| k >= 2)
+        .map(|k| PairBounds::new(enc, k));
     let suppressed_lb: Vec<u32> = match &pair_bounds {
-        Some(p) => {
-            let mut levels = vec![0; radix.len()];
-            (0..size)
-                .map(|i| {
-                    decode(i, &radix, &mut levels);
-                    p.suppressed_at_least(&levels)
-                })
-                .collect()
-        }
+        Some(p) => (0..size)
+            .map(|i| p.suppressed_at_least(&lattice.levels(i)))
+            .collect(),
         None => vec![0; size],
     };
-    let bounds = node_bounds(evaluator, &radix, size, &suppressed_lb);
+    let bounds = node_bounds(evaluator, &lattice.radix, size, &suppressed_lb);
+    let heights: Vec<usize> = (0..size).map(|i| lattice.levels(i).iter().sum()).collect();
     let mut order: Vec<usize> = (0..size).collect();
-    let height = |i: usize| {
-        let mut levels = vec![0; radix.len()];
-        decode(i, &radix, &mut levels);
-        levels.iter().sum::<usize>()
-    };
-    let heights: Vec<usize> = (0..size).map(height).collect();
-    order.sort_by(|&a, &b| bounds[a].compare(&bounds[b]).then(heights[a].cmp(&heights[b])).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        bounds[a]
+            .compare(&bounds[b])
+            .then(heights[a].cmp(&heights[b]))
+            .then(a.cmp(&b))
+    });
 
-    let mut best: Option<(usize, Evaluation)> = None;
-    let mut stats = SearchStats { transformations: size as u64, ..Default::default() };
-    let mut scratches: Vec<Scratch> = (0..threads.max(1)).map(|_| Scratch::default()).collect();
-    let with_distributions = !enc.sensitive.is_empty();
-    let mut next = 0;
-    while next < order.len() {
-        // Take the next batch of nodes whose bound can still beat the best.
-        let mut batch = Vec::new();
-        while next < order.len() && batch.len() < 4 * scratches.len() {
-            let node = order[next];
-            if suppressed_lb[node] as usize > evaluator.max_outliers {
-                // Provably more suppression than allowed: not a candidate.
-                next += 1;
-                stats.pruned += 1;
-                continue;
-            }
-            if let Some((_, b)) = &best {
-                if bounds[node].compare(&b.score) == Ordering::Greater {
+    let mut state = SearchState {
+        evaluator,
+        lattice: &lattice,
+        bounds: &bounds,
+        status: vec![UNKNOWN; size],
+        cache: std::collections::HashMap::new(),
+        scratches: (0..threads.max(1)).map(|_| Scratch::default()).collect(),
+        stats: SearchStats {
+            transformations: size as u64,
+            ..Default::default()
+        },
+        best: None,
+        heights: &heights,
+    };
+    for (node, &lb) in suppressed_lb.iter().enumerate() {
+        if lb as usize > evaluator.max_outliers {
+            // Provably more suppression than allowed: not a candidate.
+            state.status[node] = NOT_ANONYMOUS;
+            state.stats.pruned += 1;
+        }
+    }
+    if privacy_is_monotone(evaluator) {
+        state.run_monotone(&order);
+    } else {
+        state.run_batched(&order);
+    }
+    let mut stats = state.stats.clone();
+    let (node, mut evaluation) = state.best.take().ok_or(AnonError::NoSolution)?;
+    let levels = lattice.levels(node);
+    if evaluation.per_attribute.is_empty() && exact_bounds(evaluator) {
+        // The score came from the bound: evaluate once for the suppression count.
+        evaluation = state.evaluate(node);
+        stats.evaluated = state.stats.evaluated;
+    }
+    stats.millis = start.elapsed().as_secs_f64() * 1e3;
+    Ok(Optimum {
+        levels,
+        evaluation,
+        stats,
+    })
+}
+
+const UNKNOWN: u8 = 0;
+const ANONYMOUS: u8 = 1;
+const NOT_ANONYMOUS: u8 = 2;
+
+/// Node indexing: mixed radix over the quasi-identifiers' level counts.
+struct Lattice {
+    radix: Vec<usize>,
+    strides: Vec<usize>,
+}
+
+impl Lattice {
+    fn new(radix: Vec<usize>) -> Self {
+        let strides = radix
+            .iter()
+            .scan(1usize, |acc, &r| {
+                let s = *acc;
+                *acc *= r;
+                Some(s)
+            })
+            .collect();
+        Lattice { radix, strides }
+    }
+
+    fn levels(&self, node: usize) -> Vec<usize> {
+        let mut out = vec![0; self.radix.len()];
+        decode(node, &self.radix, &mut out);
+        out
+    }
+
+    /// Direct generalizations (one attribute one level up).
+    fn successors(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.radix.len()).filter_map(move |q| {
+            let level = (node / self.strides[q]) % self.radix[q];
+            (level + 1 < self.radix[q]).then(|| node + self.strides[q])
+        })
+    }
+
+    /// Direct specializations (one attribute one level down).
+    fn predecessors(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.radix.len()).filter_map(move |q| {
+            let level = (node / self.strides[q]) % self.radix[q];
+            (level > 0).then(|| node - self.strides[q])
+        })
+    }
+}
+
+/// True when every model keeps holding under generalization with this suppression
+/// limit, so one check settles whole up- or down-sets (ARX's monotonicity of privacy).
+fn privacy_is_monotone(evaluator: &Evaluator<'_>) -> bool {
+    use crate::model::PrivacyModel as M;
+    let suppression = evaluator.max_outliers > 0;
+    evaluator.models.iter().all(|m| match m {
+        M::KAnonymity { .. } => true,
+        M::DistinctLDiversity { .. }
+        | M::EntropyLDiversity { .. }
+        | M::RecursiveClDiversity { .. }
+        | M::EqualDistanceTCloseness { .. }
+        | M::HierarchicalTCloseness { .. }
+        | M::AverageRisk { .. }
+        | M::DeltaPresence { .. } => !suppression,
+        M::PopulationUniqueness { .. } => false,
+    })
+}
+
+/// True when the bound is the exact metric value (monotonic non-uniform entropy).
+fn exact_bounds(evaluator: &Evaluator<'_>) -> bool {
+    matches!(
+        evaluator.metric,
+        Metric::NonUniformEntropy { monotonic: true }
+    )
+}
+
+struct SearchState<'e, 'a> {
+    evaluator: &'e Evaluator<'a>,
+    lattice: &'e Lattice,
+    bounds: &'e [Score],
+    heights: &'e [usize],
+    status: Vec<u8>,
+    cache: std::collections::HashMap<usize, Evaluation>,
+    scratches: Vec<Scratch>,
+    stats: SearchStats,
+    best: Option<(usize, Evaluation)>,
+}
+
+impl SearchState<'_, '_> {
+    fn evaluate(&mut self, node: usize) -> Evaluation {
+        let levels = self.lattice.levels(node);
+        let with_distributions = !self.evaluator.enc.sensitive.is_empty();
+        let classes = groupify(
+            self.evaluator.enc,
+            &levels,
+            with_distributions,
+            &mut self.scratches[0],
+        );
+        self.stats.evaluated += 1;
+        self.stats.cells += self.evaluator.enc.cells.len() as u64;
+        self.evaluator.evaluate(&levels, &classes)
+    }
+
+    fn beyond_best(&self, node: usize) -> bool {
+        self.best
+            .as_ref()
+            .is_some_and(|(_, b)| self.bounds[node].compare(&b.score) == Ordering::Greater)
+    }
+
+    fn consider(&mut self, node: usize, evaluation: Evaluation) {
+        if !evaluation.anonymous {
+            return;
+        }
+        let better = match &self.best {
+            None => true,
+            Some((b, e)) => match evaluation.score.compare(&e.score) {
+                Ordering::Less => true,
+                Ordering::Equal => (self.heights[node], node) < (self.heights[*b], *b),
+                Ordering::Greater => false,
+            },
+        };
+        if better {
+            self.best = Some((node, evaluation));
+        }
+    }
+
+    /// Bound-ordered search with parallel batches (any privacy models).
+    fn run_batched(&mut self, order: &[usize]) {
+        let with_distributions = !self.evaluator.enc.sensitive.is_empty();
+        let mut next = 0;
+        while next < order.len() {
+            let mut batch = Vec::new();
+            while next < order.len() && batch.len() < 4 * self.scratches.len() {
+                let node = order[next];
+                if self.beyond_best(node) {
                     next = order.len();
                     break;
                 }
+                next += 1;
+                if self.status[node] != NOT_ANONYMOUS {
+                    batch.push(node);
+                }
             }
-            batch.push(node);
-            next += 1;
-        }
-        if batch.is_empty() {
-            break;
-        }
-        let results = evaluate_batch(evaluator, &radix, &batch, &mut scratches, with_distributions);
-        stats.evaluated += batch.len() as u64;
-        stats.cells += (batch.len() * enc.cells.len()) as u64;
-        for (node, evaluation) in batch.into_iter().zip(results) {
-            if !evaluation.anonymous {
-                continue;
+            if batch.is_empty() {
+                break;
             }
-            let better = match &best {
-                None => true,
-                Some((b, e)) => match evaluation.score.compare(&e.score) {
-                    Ordering::Less => true,
-                    Ordering::Equal => (heights[node], node) < (heights[*b], *b),
-                    Ordering::Greater => false,
-                },
-            };
-            if better {
-                best = Some((node, evaluation));
+            let results = evaluate_batch(
+                self.evaluator,
+                &self.lattice.radix,
+                &batch,
+                &mut self.scratches,
+                with_distributions,
+            );
+            self.stats.evaluated += batch.len() as u64;
+            self.stats.cells += (batch.len() * self.evaluator.enc.cells.len()) as u64;
+            for (node, evaluation) in batch.into_iter().zip(results) {
+                self.consider(node, evaluation);
             }
         }
     }
-    stats.millis = start.elapsed().as_secs_f64() * 1e3;
-    let (node, evaluation) = best.ok_or(AnonError::NoSolution)?;
-    let mut levels = vec![0; radix.len()];
-    decode(node, &radix, &mut levels);
-    Ok(Optimum { levels, evaluation, stats })
+
+    /// Bound-ordered search for monotonic privacy: each undecided node is settled by a
+    /// binary search along a chain of generalizations above it (Flash's idea): an
+    /// acceptable node makes all its generalizations acceptable, an unacceptable one all
+    /// its specializations unacceptable, so few nodes are ever checked.
+    fn run_monotone(&mut self, order: &[usize]) {
+        let exact = exact_bounds(self.evaluator);
+        for &node in order {
+            if self.beyond_best(node) {
+                break;
+            }
+            if self.status[node] == UNKNOWN {
+                self.settle(node);
+            }
+            if self.status[node] != ANONYMOUS {
+                continue;
+            }
+            let evaluation = match self.cache.remove(&node) {
+                Some(e) => e,
+                None if exact => Evaluation {
+                    anonymous: true,
+                    suppressed: 0,
+                    score: self.bounds[node].clone(),
+                    per_attribute: Vec::new(),
+                },
+                None => self.evaluate(node),
+            };
+            self.consider(node, evaluation);
+        }
+    }
+
+    fn settle(&mut self, node: usize) {
+        let mut path = vec![node];
+        let mut current = node;
+        loop {
+            let next = self
+                .lattice
+                .successors(current)
+                .filter(|&s| self.status[s] == UNKNOWN)
+                .min_by(|&a, &b| self.bounds[a].compare(&self.bounds[b]).then(a.cmp(&b)));
+            match next {
+                Some(s) => {
+                    path.push(s);
+                    current = s;
+                }
+                None => break,
+            }
+        }
+        let mut high = path.len() - 1;
+        while self.status[node] == UNKNOWN {
+            let probe = path[high / 2];
+            if self.status[probe] == ANONYMOUS {
+                high = (high / 2).saturating_sub(1);
+                continue;
+            }
+            let evaluation = self.evaluate(probe);
+            if evaluation.anonymous {
+                self.tag(probe, ANONYMOUS);
+                self.cache.insert(probe, evaluation);
+                if high / 2 == 0 {
+                    break;
+                }
+                high = high / 2 - 1;
+            } else {
+                self.tag(probe, NOT_ANONYMOUS);
+            }
+        }
+    }
+
+    /// Marks `node` and all its generalizations (ANONYMOUS) or specializations (NOT).
+    fn tag(&mut self, node: usize, status: u8) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if self.status[n] == status {
+                continue;
+            }
+            self.status[n] = status;
+            if status == ANONYMOUS {
+                stack.extend(
+                    self.lattice
+                        .successors(n)
+                        .filter(|&s| self.status[s] != status),
+                );
+            } else {
+                stack.extend(
+                    self.lattice
+                        .predecessors(n)
+                        .filter(|&s| self.status[s] != status),
+                );
+            }
+        }
+    }
 }
 
 fn evaluate_batch(
@@ -161,22 +399,36 @@ fn evaluate_batch(
         let handles: Vec<_> = batch
             .chunks(chunk)
             .zip(scratches.iter_mut())
-            .map(|(nodes, scratch)| scope.spawn(move || nodes.iter().map(|&n| run(n, scratch)).collect::<Vec<_>>()))
+            .map(|(nodes, scratch)| {
+                scope.spawn(move || nodes.iter().map(|&n| run(n, scratch)).collect::<Vec<_>>())
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }
 
 /// Lower bounds of the metric for every node (exact for monotonic non-uniform entropy).
-fn node_bounds(evaluator: &Evaluator<'_>, radix: &[usize], size: usize, suppressed: &[u32]) -> Vec<Score> {
+fn node_bounds(
+    evaluator: &Evaluator<'_>,
+    radix: &[usize],
+    size: usize,
+    suppressed: &[u32],
+) -> Vec<Score> {
     let enc = evaluator.enc;
     let n = enc.released_rows as f64;
     let mut levels = vec![0; radix.len()];
     match &evaluator.metric {
-        Metric::Loss { gs_factor, aggregate, .. } => {
+        Metric::Loss {
+            gs_factor,
+            aggregate,
+            ..
+        } => {
             let (g, s) = loss_factors(*gs_factor);
             // Per attribute and level: generalization loss of all records, and the least
             // extra loss a suppressed record adds (1 - g * largest share, or s (1 - share)).
@@ -193,7 +445,11 @@ fn node_bounds(evaluator: &Evaluator<'_>, radix: &[usize], size: usize, suppress
                                 .map(|(code0, &a)| a * qi.share[l][qi.up[l][code0] as usize] * g)
                                 .sum();
                             let max_share = qi.share[l].iter().copied().fold(0.0, f64::max);
-                            let extra = if s == 1.0 { 1.0 - g * max_share } else { s * (1.0 - max_share) };
+                            let extra = if s == 1.0 {
+                                1.0 - g * max_share
+                            } else {
+                                s * (1.0 - max_share)
+                            };
                             (sum, extra.max(0.0))
                         })
                         .collect()
@@ -231,7 +487,13 @@ fn node_bounds(evaluator: &Evaluator<'_>, radix: &[usize], size: usize, suppress
             (0..size)
                 .map(|i| {
                     decode(i, radix, &mut levels);
-                    Score::Value(levels.iter().enumerate().map(|(q, &l)| per_level[q][l]).sum())
+                    Score::Value(
+                        levels
+                            .iter()
+                            .enumerate()
+                            .map(|(q, &l)| per_level[q][l])
+                            .sum(),
+                    )
                 })
                 .collect()
         }
@@ -239,7 +501,11 @@ fn node_bounds(evaluator: &Evaluator<'_>, radix: &[usize], size: usize, suppress
             .map(|i| {
                 decode(i, radix, &mut levels);
                 let classes = class_capacity(enc, &levels, n);
-                let supp = if *monotonic { 0.0 } else { n * f64::from(suppressed[i]) };
+                let supp = if *monotonic {
+                    0.0
+                } else {
+                    n * f64::from(suppressed[i])
+                };
                 Score::Value((n * n / classes).max(supp))
             })
             .collect(),
@@ -254,7 +520,11 @@ fn node_bounds(evaluator: &Evaluator<'_>, radix: &[usize], size: usize, suppress
 
 /// Most classes a transformation can have: the product of the label counts, at most n.
 fn class_capacity(enc: &crate::encode::Encoded, levels: &[usize], n: f64) -> f64 {
-    let cells: f64 = levels.iter().enumerate().map(|(q, &l)| enc.qis[q].labels[l].len() as f64).product();
+    let cells: f64 = levels
+        .iter()
+        .enumerate()
+        .map(|(q, &l)| enc.qis[q].labels[l].len() as f64)
+        .product();
     cells.min(n).max(1.0)
 }
 
@@ -313,27 +583,50 @@ impl PairBounds {
     }
 }
 
-fn pair_table(enc: &crate::encode::Encoded, q: usize, r: usize, k: u32) -> (usize, usize, usize, Vec<u32>) {
+fn pair_table(
+    enc: &crate::encode::Encoded,
+    q: usize,
+    r: usize,
+    k: u32,
+) -> (usize, usize, usize, Vec<u32>) {
     let mut joint: std::collections::HashMap<(u32, u32), u32> = std::collections::HashMap::new();
     for &(key, count) in &enc.cells {
         if key & enc.subset_bit != 0 {
-            *joint.entry((enc.qi_code(key, q), enc.qi_code(key, r))).or_insert(0) += count;
+            *joint
+                .entry((enc.qi_code(key, q), enc.qi_code(key, r)))
+                .or_insert(0) += count;
         }
     }
     let entries: Vec<((u32, u32), u32)> = joint.into_iter().collect();
     let (qq, rr) = (&enc.qis[q], &enc.qis[r]);
     let width = rr.levels();
     let mut table = vec![0u32; qq.levels() * width];
+    let mut grouped: Vec<u32> = Vec::new();
     for lq in 0..qq.levels() {
         for lr in 0..width {
             let cols = rr.labels[lr].len();
-            let mut grouped: std::collections::HashMap<usize, u32> = std::collections::HashMap::new();
-            for &((a, b), c) in &entries {
-                let ga = qq.up[lq][a as usize] as usize;
-                let gb = rr.up[lr][b as usize] as usize;
-                *grouped.entry(ga * cols + gb).or_insert(0) += c;
-            }
-            table[lq * width + lr] = grouped.values().filter(|&&c| c < k).sum();
+            let cells = qq.labels[lq].len() * cols;
+            table[lq * width + lr] = if cells <= 1 << 20 {
+                grouped.clear();
+                grouped.resize(cells, 0);
+                for &((a, b), c) in &entries {
+                    grouped
+                        [qq.up[lq][a as usize] as usize * cols + rr.up[lr][b as usize] as usize] +=
+                        c;
+                }
+                grouped.iter().filter(|&&c| c > 0 && c < k).sum()
+            } else {
+                let mut sparse: std::collections::HashMap<usize, u32> =
+                    std::collections::HashMap::new();
+                for &((a, b), c) in &entries {
+                    *sparse
+                        .entry(
+                            qq.up[lq][a as usize] as usize * cols + rr.up[lr][b as usize] as usize,
+                        )
+                        .or_insert(0) += c;
+                }
+                sparse.values().filter(|&&c| c < k).sum()
+            };
         }
     }
     (q, r, width, table)

@@ -111,7 +111,11 @@ pub fn z_for_confidence(confidence: f64) -> f64 {
 /// Wilson's); with no trials the interval is the uninformative [0, 1].
 pub fn wilson(successes: f64, trials: f64, confidence: f64) -> Proportion {
     if trials <= 0.0 {
-        return Proportion { value: 0.0, lower: 0.0, upper: 1.0 };
+        return Proportion {
+            value: 0.0,
+            lower: 0.0,
+            upper: 1.0,
+        };
     }
     let z = z_for_confidence(confidence);
     let z2 = z * z;
@@ -144,7 +148,11 @@ pub fn wilson_centre(successes: f64, trials: f64, confidence: f64) -> (f64, f64)
 /// Exact (Clopper-Pearson) interval for `successes` out of `trials`.
 pub fn clopper_pearson(successes: u64, trials: u64, confidence: f64) -> Proportion {
     if trials == 0 {
-        return Proportion { value: 0.0, lower: 0.0, upper: 1.0 };
+        return Proportion {
+            value: 0.0,
+            lower: 0.0,
+            upper: 1.0,
+        };
     }
     let alpha = 1.0 - confidence;
     let k = successes as f64;
@@ -159,7 +167,11 @@ pub fn clopper_pearson(successes: u64, trials: u64, confidence: f64) -> Proporti
     } else {
         beta_quantile(1.0 - alpha / 2.0, k + 1.0, n - k)
     };
-    Proportion { value: k / n, lower, upper }
+    Proportion {
+        value: k / n,
+        lower,
+        upper,
+    }
 }
 
 /// Natural log of the gamma function (Lanczos, g = 7, n = 9; about 15 digits).

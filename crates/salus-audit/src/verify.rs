@@ -211,15 +211,20 @@ impl Verifier {
         options: &VerifyOptions,
     ) {
         let mut previous: Option<Checkpoint> = None;
+        // The stored proofs link each checkpoint to the one just before it in the
+        // file; after an invalid checkpoint there is nothing to link to.
+        let mut previous_in_file_valid = false;
         let mut latest_cosigs = 0;
         for (number, exported) in export.checkpoints.iter().enumerate() {
             let Some((checkpoint, note)) = self.open_checkpoint(number, exported, log_key) else {
+                previous_in_file_valid = false;
                 continue;
             };
             self.check_root(&checkpoint);
             if let Some(prev) = &previous {
-                self.check_consistency(prev, &checkpoint, exported);
+                self.check_consistency(prev, &checkpoint, exported, previous_in_file_valid);
             }
+            previous_in_file_valid = true;
             latest_cosigs = self.check_cosignatures(&checkpoint, &note, log_key, witnesses);
             self.report.latest_size = checkpoint.size;
             previous = Some(checkpoint);
@@ -302,6 +307,7 @@ impl Verifier {
         prev: &Checkpoint,
         next: &Checkpoint,
         exported: &ExportedCheckpoint,
+        proof_applies: bool,
     ) {
         let (a, b) = (prev.size, next.size);
         if b < a {
@@ -318,7 +324,7 @@ impl Verifier {
             }
             return;
         }
-        if a == 0 {
+        if a == 0 || !proof_applies {
             return;
         }
         let proof: Option<Vec<Hash>> = exported

@@ -252,3 +252,16 @@ fn pinned_keys_and_quorum() -> Result<(), AuditError> {
     );
     Ok(())
 }
+
+#[test]
+fn one_bad_checkpoint_does_not_cast_doubt_on_the_next() -> Result<(), AuditError> {
+    let (_, mut export) = build()?;
+    export.checkpoints[1].note = export.checkpoints[1].note.replacen("\n9\n", "\n10\n", 1);
+    let report = verify(&export);
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    assert_problem(
+        &report,
+        "checkpoint at size 10: the log signature does not verify",
+    );
+    Ok(())
+}

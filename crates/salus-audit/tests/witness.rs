@@ -200,3 +200,30 @@ fn hub_attaches_only_valid_cosignatures() -> Result {
     assert!(attach_cosignature(&note, &forged, &witness_key(1)).is_err());
     Ok(())
 }
+
+#[test]
+fn hub_restart_from_stored_leaf_hashes_continues_the_same_log() -> Result {
+    let mut log = hub();
+    let mut w = witness(1, &log);
+    let mut stored = Vec::new();
+    let batch = log.append(1, common::events(0, 6))?;
+    stored.extend(batch.entries.iter().map(|e| e.leaf_hash));
+    w.observe(batch.checkpoint.as_bytes(), &[], 1)?;
+    // The hub stops; at start it reloads the leaf hashes from its database.
+    drop(log);
+    let mut restarted = AuditLog::restore(ORIGIN, SigningKey::from_bytes(&[1; 32]), stored)?;
+    assert_eq!(restarted.size(), 6);
+    let next = append(&mut restarted, 6, 3)?;
+    let proof = restarted
+        .consistency_proof(w.size(), restarted.size())?
+        .hashes;
+    w.observe(next.as_bytes(), &proof, 2)?;
+    // A batch prepared before another one was applied is refused, not misplaced.
+    let stale = restarted.prepare(3, common::events(9, 1))?;
+    append(&mut restarted, 9, 1)?;
+    assert!(matches!(
+        restarted.apply(&stale),
+        Err(AuditError::StaleBatch { .. })
+    ));
+    Ok(())
+}

@@ -218,10 +218,14 @@ fn map_provision(
             Decision::Permit => "this permit grants nothing to federated analysis",
             Decision::Deny => "this deny is applied to every use",
         };
-        notes.push(format!(
+        let note = format!(
             "{context}: provision limited by {} which Salus cannot check; {effect}",
             conditions.join(", ")
-        ));
+        );
+        // Sibling exceptions often repeat the same limitation: report it once.
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
     }
     let mut exceptions = Vec::new();
     for child in p

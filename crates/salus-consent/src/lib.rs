@@ -48,8 +48,8 @@ pub mod time;
 pub use error::ConsentError;
 pub use fhir::{FhirImport, import_consent, import_fhir};
 pub use model::{ConsentRecord, DataCategory, Decision, Period, Provision, Purpose};
-pub use receipt::{public_key_from_hex, signing_key_from_hex, 
-    ChainState, ConsentReceipt, RECEIPT_FORMAT, ReceiptBody, ReceiptIssuer, verify_receipt,
-    verify_receipt_chain,
+pub use receipt::{
+    ChainState, ConsentReceipt, RECEIPT_FORMAT, ReceiptBody, ReceiptIssuer, public_key_from_hex,
+    signing_key_from_hex, verify_receipt, verify_receipt_chain,
 };
 pub use registry::{ConsentPolicy, DefaultRule, Evaluation, FilterOutcome, Registry};

@@ -231,7 +231,8 @@ fn key_bytes(text: &str) -> Result<[u8; 32], ConsentError> {
 
 /// Parses an Ed25519 public key written as 64 hex digits.
 pub fn public_key_from_hex(text: &str) -> Result<VerifyingKey, ConsentError> {
-    VerifyingKey::from_bytes(&key_bytes(text)?).map_err(|_| ConsentError::BadKey("not an Ed25519 public key".into()))
+    VerifyingKey::from_bytes(&key_bytes(text)?)
+        .map_err(|_| ConsentError::BadKey("not an Ed25519 public key".into()))
 }
 
 /// Parses an Ed25519 secret key (its 32-byte seed) written as 64 hex digits.

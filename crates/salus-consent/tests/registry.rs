@@ -211,7 +211,7 @@ fn withdrawal_between_two_runs_removes_exactly_the_withdrawn_patients() {
     }
     let second = r.filter(&refs, &purpose, &[Labs], 3_000);
     let removed: Vec<usize> = first
-        .allowed
+        .allowed()
         .iter()
         .copied()
         .filter(|i| !second.allowed().contains(i))

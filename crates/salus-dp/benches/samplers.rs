@@ -10,11 +10,15 @@ fn samplers(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     for sigma in [3.0, 1e3, 1e9] {
         let sampler = DiscreteGaussian::new(sigma).expect("valid sigma");
-        group.bench_function(format!("discrete_gaussian_sigma_{sigma:e}"), |b| b.iter(|| sampler.sample(&mut rng)));
+        group.bench_function(format!("discrete_gaussian_sigma_{sigma:e}"), |b| {
+            b.iter(|| sampler.sample(&mut rng))
+        });
     }
     for mu in [1.0, 1e2, 1e4, 1e6] {
         let sampler = Skellam::new(mu).expect("valid mu");
-        group.bench_function(format!("skellam_mu_{mu:e}"), |b| b.iter(|| sampler.sample(&mut rng)));
+        group.bench_function(format!("skellam_mu_{mu:e}"), |b| {
+            b.iter(|| sampler.sample(&mut rng))
+        });
     }
     group.finish();
 }

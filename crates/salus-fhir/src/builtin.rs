@@ -61,10 +61,14 @@ pub fn builtin_view_json(name: &str, options: &BuiltinOptions) -> Result<Value> 
     let text = source(name).ok_or_else(|| {
         FhirError::view(
             "(builtin)",
-            format!("no built-in view `{name}`; choose from {}", BUILTIN_VIEWS.join(", ")),
+            format!(
+                "no built-in view `{name}`; choose from {}",
+                BUILTIN_VIEWS.join(", ")
+            ),
         )
     })?;
-    let mut json: Value = serde_json::from_str(text).map_err(|e| FhirError::view(name, e.to_string()))?;
+    let mut json: Value =
+        serde_json::from_str(text).map_err(|e| FhirError::view(name, e.to_string()))?;
     if name == "patients"
         && let Some(date) = &options.reference_date
     {
@@ -75,7 +79,10 @@ pub fn builtin_view_json(name: &str, options: &BuiltinOptions) -> Result<Value> 
 
 /// All built-in views.
 pub fn builtin_views(options: &BuiltinOptions) -> Result<Vec<ViewDefinition>> {
-    BUILTIN_VIEWS.iter().map(|n| builtin_view(n, options)).collect()
+    BUILTIN_VIEWS
+        .iter()
+        .map(|n| builtin_view(n, options))
+        .collect()
 }
 
 /// One built-in view by name.

@@ -56,7 +56,11 @@ impl Diagnostic {
     }
 
     /// A diagnostic of the given severity.
-    pub fn new(severity: Severity, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        severity: Severity,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity,
             location: location.into(),

@@ -63,17 +63,26 @@ impl std::fmt::Debug for ImportOutput {
 impl ImportOutput {
     /// Row count of each table.
     pub fn table_rows(&self) -> BTreeMap<String, usize> {
-        self.tables.iter().map(|(k, t)| (k.clone(), t.nrows())).collect()
+        self.tables
+            .iter()
+            .map(|(k, t)| (k.clone(), t.nrows()))
+            .collect()
     }
 
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }
 
 impl Serialize for ImportOutput {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(3))?;
         map.serialize_entry("resources", &self.resources)?;
         map.serialize_entry("tables", &self.table_rows())?;
@@ -99,7 +108,11 @@ impl ImportOutput {
     pub fn summary(&self) -> ImportSummary {
         ImportSummary {
             resources: self.resources.clone(),
-            tables: self.tables.iter().map(|(k, t)| (k.clone(), t.nrows() as u64)).collect(),
+            tables: self
+                .tables
+                .iter()
+                .map(|(k, t)| (k.clone(), t.nrows() as u64))
+                .collect(),
             diagnostics: self.diagnostics.clone(),
         }
     }
@@ -132,10 +145,18 @@ impl Sink {
 
     fn finish(mut self) -> Vec<Diagnostic> {
         if !self.suppressed.is_empty() {
-            let parts: Vec<String> = self.suppressed.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let parts: Vec<String> = self
+                .suppressed
+                .iter()
+                .map(|(s, n)| format!("{n} {s}"))
+                .collect();
             self.kept.push(Diagnostic::info(
                 "(import)",
-                format!("{} more diagnostics not listed ({})", self.suppressed.values().sum::<u64>(), parts.join(", ")),
+                format!(
+                    "{} more diagnostics not listed ({})",
+                    self.suppressed.values().sum::<u64>(),
+                    parts.join(", ")
+                ),
             ));
         }
         self.kept
@@ -152,7 +173,9 @@ pub struct Importer {
 
 impl std::fmt::Debug for Importer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Importer").field("resources", &self.resources).finish()
+        f.debug_struct("Importer")
+            .field("resources", &self.resources)
+            .finish()
     }
 }
 
@@ -206,7 +229,10 @@ impl Importer {
     pub fn push(&mut self, resource: Located<Value>) {
         let Located { location, value } = resource;
         let Some(rt) = value.get("resourceType").and_then(Value::as_str) else {
-            self.sink.push(Diagnostic::error(location, "not a FHIR resource: no string `resourceType`; skipped"));
+            self.sink.push(Diagnostic::error(
+                location,
+                "not a FHIR resource: no string `resourceType`; skipped",
+            ));
             return;
         };
         match self.resources.get_mut(rt) {
@@ -227,7 +253,10 @@ impl Importer {
                     if add_rows(state, rows) > 0 {
                         self.sink.push(Diagnostic::warning(
                             label.clone(),
-                            format!("no id, so it cannot be keyed; left out of table {}", state.table),
+                            format!(
+                                "no id, so it cannot be keyed; left out of table {}",
+                                state.table
+                            ),
                         ));
                     }
                 }
@@ -261,15 +290,24 @@ impl Importer {
     pub fn take_tables(&mut self) -> Result<BTreeMap<String, Table>> {
         let mut out = BTreeMap::new();
         for state in &mut self.views {
-            let cells = std::mem::replace(&mut state.cells, vec![Vec::new(); state.view.columns().len()]);
-            out.insert(state.table.clone(), build_table(state.view.columns(), &cells)?);
+            let cells = std::mem::replace(
+                &mut state.cells,
+                vec![Vec::new(); state.view.columns().len()],
+            );
+            out.insert(
+                state.table.clone(),
+                build_table(state.view.columns(), &cells)?,
+            );
         }
         Ok(out)
     }
 
     /// Rows accumulated and not yet taken.
     pub fn pending_rows(&self) -> usize {
-        self.views.iter().map(|s| s.cells.first().map_or(0, Vec::len)).sum()
+        self.views
+            .iter()
+            .map(|s| s.cells.first().map_or(0, Vec::len))
+            .sum()
     }
 
     /// Resource counts so far.
@@ -334,7 +372,10 @@ fn resource_label(location: &str, value: &Value, rt: &str) -> String {
 ///
 /// A view that fails on a resource yields a diagnostic for that resource and
 /// goes on; the views themselves were checked when they were loaded.
-pub fn import(resources: impl IntoIterator<Item = Located<Value>>, views: &[ViewDefinition]) -> Result<ImportOutput> {
+pub fn import(
+    resources: impl IntoIterator<Item = Located<Value>>,
+    views: &[ViewDefinition],
+) -> Result<ImportOutput> {
     let mut importer = Importer::new(views.to_vec(), ImportOptions::default());
     for r in resources {
         importer.push(r);

@@ -80,3 +80,4 @@ pub use diagnostic::{Diagnostic, Located, Severity};
 pub use error::{FhirError, Result};
 pub use import::{ImportOptions, ImportOutput, ImportSummary, Importer, import};
 pub use view::{Cell, ColumnInfo, ViewDefinition, ViewRows};
+pub mod typed;

@@ -26,7 +26,12 @@ pub enum InputFormat {
 impl InputFormat {
     /// The format a file name suggests: `.ndjson`/`.jsonl` are NDJSON, the rest JSON.
     pub fn from_path(path: &std::path::Path) -> InputFormat {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("ndjson" | "jsonl") => InputFormat::Ndjson,
             _ => InputFormat::Json,
         }
@@ -54,7 +59,11 @@ pub fn json_error(source: &str, line_offset: usize, e: &serde_json::Error) -> Di
         serde_json::error::Category::Syntax => {
             // Syntax messages are fixed phrases ("expected `,` or `}`"); strip the position.
             let text = e.to_string();
-            let phrase = text.split(" at line ").next().unwrap_or("syntax error").to_string();
+            let phrase = text
+                .split(" at line ")
+                .next()
+                .unwrap_or("syntax error")
+                .to_string();
             format!("invalid JSON: {phrase}")
         }
         _ => "invalid JSON".to_string(),
@@ -146,7 +155,11 @@ fn expand_bundle(mut bundle: Value, location: &str, depth: usize, out: &mut Read
 fn assign_ids_and_index(entries: &mut [Value]) -> HashMap<String, String> {
     let mut targets = HashMap::new();
     for entry in entries.iter_mut() {
-        let Some(full_url) = entry.get("fullUrl").and_then(Value::as_str).map(str::to_string) else {
+        let Some(full_url) = entry
+            .get("fullUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             continue;
         };
         let Some(resource) = entry.get_mut("resource").and_then(Value::as_object_mut) else {
@@ -206,7 +219,8 @@ pub fn read_ndjson<R: BufRead>(
     let mut number = 0u64;
     loop {
         line.clear();
-        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut line)?;
+        let n = std::io::Read::take(&mut reader, MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(number);
         }
@@ -280,17 +294,24 @@ mod tests {
             Ok(r) => resources.push(r),
             Err(d) => diags.push(d),
         })
-        .unwrap();
+        .expect("reading from memory cannot fail");
         assert_eq!(lines, 4);
         assert_eq!(resources.len(), 1);
         assert_eq!(diags.len(), 2);
-        assert!(diags[0].location.starts_with("p.ndjson:3:"), "{}", diags[0].location);
+        assert!(
+            diags[0].location.starts_with("p.ndjson:3:"),
+            "{}",
+            diags[0].location
+        );
         assert_eq!(diags[1].location, "p.ndjson:4");
     }
 
     #[test]
     fn syntax_errors_never_echo_the_input() {
-        let out = read_json(br#"{"resourceType": "Patient", "name": SECRETNAME}"#, "x.json");
+        let out = read_json(
+            br#"{"resourceType": "Patient", "name": SECRETNAME}"#,
+            "x.json",
+        );
         assert_eq!(out.diagnostics.len(), 1);
         assert!(!out.diagnostics[0].message.contains("SECRET"));
     }

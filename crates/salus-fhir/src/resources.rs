@@ -74,7 +74,11 @@ const fn req_list(name: &'static str, kind: Kind) -> ElementDef {
     }
 }
 
-const fn choice(name: &'static str, required: bool, choices: &'static [(&'static str, Kind)]) -> ElementDef {
+const fn choice(
+    name: &'static str,
+    required: bool,
+    choices: &'static [(&'static str, Kind)],
+) -> ElementDef {
     ElementDef {
         required,
         choices,
@@ -83,8 +87,8 @@ const fn choice(name: &'static str, required: bool, choices: &'static [(&'static
 }
 
 use Kind::{
-    Boolean, CodeableConcept as CC, Complex, Date, DateTime, Decimal, Integer, Period, Quantity, Reference as Ref,
-    String as Str,
+    Boolean, CodeableConcept as CC, Complex, Date, DateTime, Decimal, Integer, Period, Quantity,
+    Reference as Ref, String as Str,
 };
 
 const GENDER: Kind = Kind::Code(&["male", "female", "other", "unknown"]);
@@ -97,10 +101,18 @@ const PATIENT: &[ElementDef] = &[
     list("telecom", Complex),
     opt("gender", GENDER),
     opt("birthDate", Date),
-    choice("deceased", false, &[("Boolean", Boolean), ("DateTime", DateTime)]),
+    choice(
+        "deceased",
+        false,
+        &[("Boolean", Boolean), ("DateTime", DateTime)],
+    ),
     list("address", Complex),
     opt("maritalStatus", CC),
-    choice("multipleBirth", false, &[("Boolean", Boolean), ("Integer", Integer)]),
+    choice(
+        "multipleBirth",
+        false,
+        &[("Boolean", Boolean), ("Integer", Integer)],
+    ),
     list("photo", Complex),
     list("contact", Complex),
     list("communication", Complex),
@@ -216,7 +228,12 @@ const OBSERVATION: &[ElementDef] = &[
     choice(
         "effective",
         false,
-        &[("DateTime", DateTime), ("Period", Period), ("Timing", Complex), ("Instant", DateTime)],
+        &[
+            ("DateTime", DateTime),
+            ("Period", Period),
+            ("Timing", Complex),
+            ("Instant", DateTime),
+        ],
     ),
     opt("issued", DateTime),
     list("performer", Ref),
@@ -319,8 +336,16 @@ const MEDICATION_REQUEST: &[ElementDef] = &[
     list("category", CC),
     opt("priority", ANY_CODE),
     opt("doNotPerform", Boolean),
-    choice("reported", false, &[("Boolean", Boolean), ("Reference", Ref)]),
-    choice("medication", true, &[("CodeableConcept", CC), ("Reference", Ref)]),
+    choice(
+        "reported",
+        false,
+        &[("Boolean", Boolean), ("Reference", Ref)],
+    ),
+    choice(
+        "medication",
+        true,
+        &[("CodeableConcept", CC), ("Reference", Ref)],
+    ),
     req("subject", Ref),
     opt("encounter", Ref),
     list("supportingInformation", Ref),
@@ -348,12 +373,19 @@ const MEDICATION_REQUEST: &[ElementDef] = &[
 
 const IMMUNIZATION: &[ElementDef] = &[
     list("identifier", Complex),
-    req("status", Kind::Code(&["completed", "entered-in-error", "not-done"])),
+    req(
+        "status",
+        Kind::Code(&["completed", "entered-in-error", "not-done"]),
+    ),
     opt("statusReason", CC),
     req("vaccineCode", CC),
     req("patient", Ref),
     opt("encounter", Ref),
-    choice("occurrence", true, &[("DateTime", DateTime), ("String", Str)]),
+    choice(
+        "occurrence",
+        true,
+        &[("DateTime", DateTime), ("String", Str)],
+    ),
     opt("recorded", DateTime),
     opt("primarySource", Boolean),
     opt("reportOrigin", CC),
@@ -381,7 +413,14 @@ const CONSENT: &[ElementDef] = &[
     list("identifier", Complex),
     req(
         "status",
-        Kind::Code(&["draft", "proposed", "active", "rejected", "inactive", "entered-in-error"]),
+        Kind::Code(&[
+            "draft",
+            "proposed",
+            "active",
+            "rejected",
+            "inactive",
+            "entered-in-error",
+        ]),
     ),
     req("scope", CC),
     req_list("category", CC),
@@ -389,7 +428,11 @@ const CONSENT: &[ElementDef] = &[
     opt("dateTime", DateTime),
     list("performer", Ref),
     list("organization", Ref),
-    choice("source", false, &[("Attachment", Complex), ("Reference", Ref)]),
+    choice(
+        "source",
+        false,
+        &[("Attachment", Complex), ("Reference", Ref)],
+    ),
     list("policy", Complex),
     opt("policyRule", CC),
     list("verification", Complex),

@@ -109,9 +109,14 @@ pub struct SurvivalReport {
 
 /// Builds the survival table from the built-in tables (by name: `patients`,
 /// `conditions`, `observations`, `procedures`, `medications`).
-pub fn survival_table(tables: &BTreeMap<String, Table>, spec: &SurvivalSpec) -> Result<(Table, SurvivalReport)> {
+pub fn survival_table(
+    tables: &BTreeMap<String, Table>,
+    spec: &SurvivalSpec,
+) -> Result<(Table, SurvivalReport)> {
     if spec.index == EventSpec::Death {
-        return Err(FhirError::Survival("death cannot be the index event".into()));
+        return Err(FhirError::Survival(
+            "death cannot be the index event".into(),
+        ));
     }
     let censor = day(&spec.censor_date)
         .ok_or_else(|| FhirError::Survival("censor_date must be a date YYYY-MM-DD".into()))?;
@@ -153,7 +158,9 @@ pub fn survival_table(tables: &BTreeMap<String, Table>, spec: &SurvivalSpec) -> 
 
 fn table<'t>(tables: &'t BTreeMap<String, Table>, name: &str) -> Result<&'t Table> {
     tables.get(name).ok_or_else(|| {
-        FhirError::Survival(format!("table `{name}` is missing; import with the built-in views"))
+        FhirError::Survival(format!(
+            "table `{name}` is missing; import with the built-in views"
+        ))
     })
 }
 
@@ -164,7 +171,9 @@ fn day(text: &str) -> Option<i64> {
 }
 
 fn text_col<'t>(t: &'t Table, name: &str) -> Result<Vec<Option<&'t str>>> {
-    let c = t.column(name).map_err(|e| FhirError::Survival(e.to_string()))?;
+    let c = t
+        .column(name)
+        .map_err(|e| FhirError::Survival(e.to_string()))?;
     Ok((0..c.len())
         .map(|i| c.as_text().and_then(|v| v[i].as_deref()))
         .collect())
@@ -182,7 +191,10 @@ fn source(spec: &EventSpec) -> (&'static str, &'static [&'static str]) {
 }
 
 /// All event dates per patient.
-fn event_dates(tables: &BTreeMap<String, Table>, spec: &EventSpec) -> Result<BTreeMap<String, Vec<i64>>> {
+fn event_dates(
+    tables: &BTreeMap<String, Table>,
+    spec: &EventSpec,
+) -> Result<BTreeMap<String, Vec<i64>>> {
     if *spec == EventSpec::Death {
         let deaths = death_dates(table(tables, "patients")?)?;
         return Ok(deaths.into_iter().map(|(p, d)| (p, vec![d])).collect());
@@ -192,9 +204,15 @@ fn event_dates(tables: &BTreeMap<String, Table>, spec: &EventSpec) -> Result<BTr
     let patients = text_col(t, "patient_id")?;
     let codes = text_col(t, "code")?;
     let systems = text_col(t, "system")?;
-    let dates: Vec<Vec<Option<&str>>> = date_columns.iter().map(|c| text_col(t, c)).collect::<Result<_>>()?;
+    let dates: Vec<Vec<Option<&str>>> = date_columns
+        .iter()
+        .map(|c| text_col(t, c))
+        .collect::<Result<_>>()?;
     let values = match spec {
-        EventSpec::Observation { .. } => t.column("value").ok().map(|c| (0..c.len()).map(|i| c.number(i)).collect::<Vec<_>>()),
+        EventSpec::Observation { .. } => t
+            .column("value")
+            .ok()
+            .map(|c| (0..c.len()).map(|i| c.number(i)).collect::<Vec<_>>()),
         _ => None,
     };
     let (wanted, system) = match spec {
@@ -211,12 +229,15 @@ fn event_dates(tables: &BTreeMap<String, Table>, spec: &EventSpec) -> Result<BTr
         let value_ok = match (spec, &values) {
             (EventSpec::Observation { min, max, .. }, Some(v)) => {
                 let x = v[row];
-                min.is_none_or(|m| x.is_some_and(|x| x >= m)) && max.is_none_or(|m| x.is_some_and(|x| x <= m))
+                min.is_none_or(|m| x.is_some_and(|x| x >= m))
+                    && max.is_none_or(|m| x.is_some_and(|x| x <= m))
             }
             _ => true,
         };
         let date = dates.iter().find_map(|col| col[row]).and_then(day);
-        if let (true, true, true, Some(p), Some(d)) = (code_ok, system_ok, value_ok, patients[row], date) {
+        if let (true, true, true, Some(p), Some(d)) =
+            (code_ok, system_ok, value_ok, patients[row], date)
+        {
             out.entry(p.to_string()).or_default().push(d);
         }
     }
@@ -253,23 +274,48 @@ fn iso(days: i64) -> String {
 fn build(patients: &Table, rows: &[(String, i64, i64, bool)], unit: TimeUnit) -> Result<Table> {
     let ids = text_col(patients, "patient_id")?;
     let births = text_col(patients, "birth_date")?;
-    let by_id: BTreeMap<&str, usize> = ids.iter().enumerate().filter_map(|(i, p)| Some((*p.as_ref()?, i))).collect();
-    let covariate = |name: &str| -> Option<Vec<Option<&str>>> { patients.has_column(name).then(|| text_col(patients, name).ok()).flatten() };
+    let by_id: BTreeMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((*p.as_ref()?, i)))
+        .collect();
+    let covariate = |name: &str| -> Option<Vec<Option<&str>>> {
+        patients
+            .has_column(name)
+            .then(|| text_col(patients, name).ok())
+            .flatten()
+    };
     let scale = match unit {
         TimeUnit::Days => 1.0,
         TimeUnit::Years => 365.25,
     };
     let mut cols = vec![
-        Column::text("patient_id", rows.iter().map(|r| Some(r.0.clone())).collect()),
+        Column::text(
+            "patient_id",
+            rows.iter().map(|r| Some(r.0.clone())).collect(),
+        ),
         Column::text("index_date", rows.iter().map(|r| Some(iso(r.1))).collect()),
         Column::text("end_date", rows.iter().map(|r| Some(iso(r.2))).collect()),
-        Column::numeric("time", rows.iter().map(|r| Some((r.2 - r.1) as f64 / scale)).collect()),
-        Column::numeric("event", rows.iter().map(|r| Some(f64::from(u8::from(r.3)))).collect()),
+        Column::numeric(
+            "time",
+            rows.iter()
+                .map(|r| Some((r.2 - r.1) as f64 / scale))
+                .collect(),
+        ),
+        Column::numeric(
+            "event",
+            rows.iter()
+                .map(|r| Some(f64::from(u8::from(r.3))))
+                .collect(),
+        ),
         Column::numeric(
             "age_at_index",
             rows.iter()
                 .map(|r| {
-                    let birth = by_id.get(r.0.as_str()).and_then(|&i| births[i]).and_then(day)?;
+                    let birth = by_id
+                        .get(r.0.as_str())
+                        .and_then(|&i| births[i])
+                        .and_then(day)?;
                     Some(completed_years(birth, r.1) as f64)
                 })
                 .collect(),
@@ -280,7 +326,12 @@ fn build(patients: &Table, rows: &[(String, i64, i64, bool)], unit: TimeUnit) ->
             cols.push(Column::text(
                 name,
                 rows.iter()
-                    .map(|r| by_id.get(r.0.as_str()).and_then(|&i| values[i]).map(str::to_string))
+                    .map(|r| {
+                        by_id
+                            .get(r.0.as_str())
+                            .and_then(|&i| values[i])
+                            .map(str::to_string)
+                    })
                     .collect(),
             ));
         }

@@ -20,9 +20,13 @@ fn numbers_equal(a: &Value, b: &Value) -> bool {
 fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(_), Value::Number(_)) => numbers_equal(a, b),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }
@@ -69,7 +73,11 @@ fn run_case(resources: &[Value], case: &Value) -> Result<(), String> {
         })
         .collect();
     if let Some(cols) = case.get("expectColumns").and_then(Value::as_array) {
-        let names: Vec<Value> = rows.columns.iter().map(|c| Value::String(c.name.clone())).collect();
+        let names: Vec<Value> = rows
+            .columns
+            .iter()
+            .map(|c| Value::String(c.name.clone()))
+            .collect();
         if &names != cols {
             return Err(format!("columns {names:?}, expected {cols:?}"));
         }
@@ -78,7 +86,9 @@ fn run_case(resources: &[Value], case: &Value) -> Result<(), String> {
     if same_rows(&actual, &expected) {
         Ok(())
     } else {
-        Err(format!("rows differ:\n  got      {actual:?}\n  expected {expected:?}"))
+        Err(format!(
+            "rows differ:\n  got      {actual:?}\n  expected {expected:?}"
+        ))
     }
 }
 
@@ -94,12 +104,19 @@ fn sql_on_fhir_v2_conformance_suite() {
     let (mut total, mut passed, mut shareable, mut shareable_passed) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for file in &files {
-        let suite: Value = serde_json::from_slice(&std::fs::read(file).expect("read suite")).expect("suite JSON");
+        let suite: Value =
+            serde_json::from_slice(&std::fs::read(file).expect("read suite")).expect("suite JSON");
         let resources = suite["resources"].as_array().cloned().unwrap_or_default();
-        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("?").to_string();
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
         for case in suite["tests"].as_array().into_iter().flatten() {
             let title = case["title"].as_str().unwrap_or("?");
-            let is_shareable = case["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == "shareable"));
+            let is_shareable = case["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| x == "shareable"));
             total += 1;
             shareable += usize::from(is_shareable);
             match run_case(&resources, case) {
@@ -111,7 +128,9 @@ fn sql_on_fhir_v2_conformance_suite() {
             }
         }
     }
-    println!("SQL on FHIR v2 conformance: {passed}/{total} cases pass ({shareable_passed}/{shareable} shareable)");
+    println!(
+        "SQL on FHIR v2 conformance: {passed}/{total} cases pass ({shareable_passed}/{shareable} shareable)"
+    );
     for (name, why) in &failures {
         println!("FAIL {name}: {why}");
     }
@@ -121,5 +140,8 @@ fn sql_on_fhir_v2_conformance_suite() {
         .map(|(n, _)| n)
         .filter(|n| !TOLERATED_FAILURES.contains(&n.as_str()))
         .collect();
-    assert!(unexpected.is_empty(), "cases that must pass failed: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "cases that must pass failed: {unexpected:?}"
+    );
 }

@@ -71,7 +71,9 @@ impl sealed::Sealed for CollectivePublicKey {
             p0: &self.p0,
             p1: &self.p1,
             key_id: self.key_id,
-            kind: KeyKind::Collective { parties: self.parties() as u32 },
+            kind: KeyKind::Collective {
+                parties: self.parties() as u32,
+            },
         }
     }
 }
@@ -113,7 +115,8 @@ pub(crate) fn encrypt_slots<R: Rng + CryptoRng>(
     let block_count = slots.len().div_ceil(per_block).max(1);
     let mut blocks = Vec::with_capacity(block_count);
     for b in 0..block_count {
-        let chunk = &slots[(b * per_block).min(slots.len())..((b + 1) * per_block).min(slots.len())];
+        let chunk =
+            &slots[(b * per_block).min(slots.len())..((b + 1) * per_block).min(slots.len())];
         let mut values = vec![0u64; DEGREE];
         values[..chunk.len()].copy_from_slice(chunk);
         values[DEGREE - 1] = 1; // the integrity check slot
@@ -231,7 +234,10 @@ impl Ciphertext {
             .and_then(|n| n.checked_add(1))
             .ok_or(HeError::NoiseBudgetExceeded)?;
         let weight = self.weight.saturating_mul(k.unsigned_abs());
-        let check = self.params.t().mul(self.check, crate::encoding::to_mod_t(k));
+        let check = self
+            .params
+            .t()
+            .mul(self.check, crate::encoding::to_mod_t(k));
         let factor = BigUint::from(k.unsigned_abs());
         let blocks = self
             .blocks
@@ -246,14 +252,28 @@ impl Ciphertext {
         self.derived(blocks, noise, weight, check)
     }
 
-    fn derived(&self, blocks: Vec<[Poly; 2]>, noise: u128, weight: u64, check: u64) -> Result<Self> {
+    fn derived(
+        &self,
+        blocks: Vec<[Poly; 2]>,
+        noise: u128,
+        weight: u64,
+        check: u64,
+    ) -> Result<Self> {
         if noise > self.key_kind.noise_limit() {
             return Err(HeError::NoiseBudgetExceeded);
         }
         if weight > MAX_WEIGHT {
-            return Err(HeError::RangeExceeded { max_weight: MAX_WEIGHT });
+            return Err(HeError::RangeExceeded {
+                max_weight: MAX_WEIGHT,
+            });
         }
-        Ok(Ciphertext { blocks, noise, weight, check, ..self.clone_without_blocks() })
+        Ok(Ciphertext {
+            blocks,
+            noise,
+            weight,
+            check,
+            ..self.clone_without_blocks()
+        })
     }
 
     fn clone_without_blocks(&self) -> Ciphertext {
@@ -278,7 +298,9 @@ impl Ciphertext {
             return Err(HeError::Incompatible("encrypted under different keys"));
         }
         if self.payload != other.payload {
-            return Err(HeError::Incompatible("different payload kinds (integer vs fixed point, or scale)"));
+            return Err(HeError::Incompatible(
+                "different payload kinds (integer vs fixed point, or scale)",
+            ));
         }
         if self.len != other.len || self.blocks.len() != other.blocks.len() {
             return Err(HeError::Incompatible("different lengths"));
@@ -348,7 +370,17 @@ impl Ciphertext {
             blocks.push([read_poly(&mut r, &params)?, read_poly(&mut r, &params)?]);
         }
         r.finish()?;
-        Ok(Ciphertext { params, key_id, key_kind, payload, len, noise, weight, check, blocks })
+        Ok(Ciphertext {
+            params,
+            key_id,
+            key_kind,
+            payload,
+            len,
+            noise,
+            weight,
+            check,
+            blocks,
+        })
     }
 
     /// SHA-256 digest of the serialized ciphertext; shares are bound to it.
@@ -382,6 +414,8 @@ pub fn encrypt_fixed<K: EncryptionKey, R: Rng + CryptoRng>(
     rng: &mut R,
 ) -> Result<Ciphertext> {
     let slots = crate::encoding::encode_fixed(values, scale)?;
-    let payload = Payload::Fixed { frac_bits: scale.frac_bits() };
+    let payload = Payload::Fixed {
+        frac_bits: scale.frac_bits(),
+    };
     encrypt_slots(&key.view(), &slots, payload, values.len(), rng)
 }

@@ -58,7 +58,8 @@ fn varint(bytes: &[u8], mut pos: usize) -> (u64, usize) {
 fn rebase(p: &Poly, ctx: &Arc<Context>) -> Poly {
     let mut p = p.clone();
     p.change_representation(Representation::Ntt);
-    Poly::try_convert_from(Vec::<u64>::from(&p), ctx, false, Representation::Ntt).expect("same shape")
+    Poly::try_convert_from(Vec::<u64>::from(&p), ctx, false, Representation::Ntt)
+        .expect("same shape")
 }
 
 fn our_secret(params: &Params, coeffs: &[i64]) -> Poly {
@@ -69,7 +70,9 @@ fn our_secret(params: &Params, coeffs: &[i64]) -> Poly {
 }
 
 fn random_message(rng: &mut ChaCha20Rng) -> Vec<u64> {
-    (0..DEGREE).map(|_| rng.random_range(0..PLAINTEXT_MODULUS)).collect()
+    (0..DEGREE)
+        .map(|_| rng.random_range(0..PLAINTEXT_MODULUS))
+        .collect()
 }
 
 #[test]
@@ -99,11 +102,20 @@ fn our_ciphertexts_decrypt_with_fhe_rs() {
     let e = crate::ring::sample_small(&params, &mut rng).expect("e");
     let mut p0 = -(&a * &s);
     p0 += &e;
-    let view = KeyView { params: &params, p0: &p0, p1: &a, key_id: KeyId([0; 32]), kind: KeyKind::Single };
+    let view = KeyView {
+        params: &params,
+        p0: &p0,
+        p1: &a,
+        key_id: KeyId([0; 32]),
+        kind: KeyKind::Single,
+    };
     let m = random_message(&mut rng);
     let [c0, c1] = encrypt_block(&view, &m, &mut rng).expect("encrypt");
     let ctx = par.context_at_level(0).expect("level 0");
     let ct = bfv::Ciphertext::new(vec![rebase(&c0, ctx), rebase(&c1, ctx)], &par).expect("ct");
     let pt = sk.try_decrypt(&ct).expect("decrypt");
-    assert_eq!(Vec::<u64>::try_decode(&pt, Encoding::poly()).expect("decode"), m);
+    assert_eq!(
+        Vec::<u64>::try_decode(&pt, Encoding::poly()).expect("decode"),
+        m
+    );
 }

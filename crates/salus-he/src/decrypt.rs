@@ -33,7 +33,9 @@ pub struct DecryptionShare {
 
 impl std::fmt::Debug for DecryptionShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DecryptionShare").field("party", &self.party).finish_non_exhaustive()
+        f.debug_struct("DecryptionShare")
+            .field("party", &self.party)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,7 +55,14 @@ pub(crate) fn share_message(
     }
     digest(
         label,
-        &[&[params.set().id()], &party.to_le_bytes(), &key_id.0, ct_digest, target, &w.into_bytes()],
+        &[
+            &[params.set().id()],
+            &party.to_le_bytes(),
+            &key_id.0,
+            ct_digest,
+            target,
+            &w.into_bytes(),
+        ],
     )
 }
 
@@ -76,7 +85,13 @@ impl Party {
         let ct_digest = ct.digest();
         let refs: Vec<&Poly> = blocks.iter().collect();
         let message = share_message(
-            DECRYPTION_LABEL, &self.params, self.id, &ct.key_id, &ct_digest, &[0; 32], &refs,
+            DECRYPTION_LABEL,
+            &self.params,
+            self.id,
+            &ct.key_id,
+            &ct_digest,
+            &[0; 32],
+            &refs,
         );
         Ok(DecryptionShare {
             params: self.params.clone(),
@@ -109,7 +124,13 @@ impl DecryptionShare {
         let member = cpk.member(self.party)?;
         let refs: Vec<&Poly> = self.blocks.iter().collect();
         let message = share_message(
-            DECRYPTION_LABEL, &self.params, self.party, &self.key_id, &self.ct_digest, &[0; 32], &refs,
+            DECRYPTION_LABEL,
+            &self.params,
+            self.party,
+            &self.key_id,
+            &self.ct_digest,
+            &[0; 32],
+            &refs,
         );
         verify_signature(self.party, &member.verifying_key, &message, &self.signature)?;
         if self.key_id != cpk.key_id || &self.ct_digest != ct_digest {
@@ -145,7 +166,14 @@ impl DecryptionShare {
         }
         let signature = r.get_array()?;
         r.finish()?;
-        Ok(Self { params, party, key_id, ct_digest, blocks, signature })
+        Ok(Self {
+            params,
+            party,
+            key_id,
+            ct_digest,
+            blocks,
+            signature,
+        })
     }
 }
 
@@ -211,7 +239,9 @@ pub fn combine_decryption(
 /// Decodes `c0 + c1*s` per block, verifies the check slots and unpacks the payload.
 pub(crate) fn decode_blocks(ct: &Ciphertext, phases: &[Poly]) -> Result<Decrypted> {
     if ct.weight > MAX_WEIGHT {
-        return Err(HeError::RangeExceeded { max_weight: MAX_WEIGHT });
+        return Err(HeError::RangeExceeded {
+            max_weight: MAX_WEIGHT,
+        });
     }
     let per_block = ct.params.slots_per_block();
     let mut slots = Vec::with_capacity(phases.len() * per_block);
@@ -224,7 +254,11 @@ pub(crate) fn decode_blocks(ct: &Ciphertext, phases: &[Poly]) -> Result<Decrypte
         slots.extend_from_slice(&values[..per_block]);
     }
     slots.truncate(ct.payload.slots_for(ct.len()));
-    Ok(Decrypted { payload: ct.payload, len: ct.len(), slots })
+    Ok(Decrypted {
+        payload: ct.payload,
+        len: ct.len(),
+        slots,
+    })
 }
 
 /// A verified decryption result.
@@ -238,7 +272,10 @@ pub struct Decrypted {
 impl std::fmt::Debug for Decrypted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Aggregates only, but keep values out of logs anyway.
-        f.debug_struct("Decrypted").field("payload", &self.payload).field("len", &self.len).finish()
+        f.debug_struct("Decrypted")
+            .field("payload", &self.payload)
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -298,16 +335,31 @@ mod tests {
         let bound = flooding_bound() as f64;
         let values: Vec<f64> = Vec::<BigUint>::from(&noise)
             .into_iter()
-            .map(|v| if v > half_q { -big_to_f64(&(&q - v)) } else { big_to_f64(&v) })
+            .map(|v| {
+                if v > half_q {
+                    -big_to_f64(&(&q - v))
+                } else {
+                    big_to_f64(&v)
+                }
+            })
             .collect();
         let max = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let sd = (values.iter().map(|v| v * v).sum::<f64>() / values.len() as f64).sqrt();
-        assert!(max <= bound && max > 0.99 * bound, "max {max:e} vs bound {bound:e}");
+        assert!(
+            max <= bound && max > 0.99 * bound,
+            "max {max:e} vs bound {bound:e}"
+        );
         let expected_sd = bound / 3f64.sqrt();
-        assert!((sd / expected_sd - 1.0).abs() < 0.03, "sd {sd:e} vs {expected_sd:e}");
+        assert!(
+            (sd / expected_sd - 1.0).abs() < 0.03,
+            "sd {sd:e} vs {expected_sd:e}"
+        );
     }
 
     fn big_to_f64(v: &BigUint) -> f64 {
-        v.to_u64_digits().iter().rev().fold(0.0, |acc, d| acc * 2f64.powi(64) + *d as f64)
+        v.to_u64_digits()
+            .iter()
+            .rev()
+            .fold(0.0, |acc, d| acc * 2f64.powi(64) + *d as f64)
     }
 }

@@ -10,7 +10,9 @@ use crate::keys::PartyId;
 #[non_exhaustive]
 pub enum HeError {
     /// The bytes do not start with the `salus-he` magic header.
-    #[error("not a salus-he blob (bad magic bytes); check that the file or message is the right one")]
+    #[error(
+        "not a salus-he blob (bad magic bytes); check that the file or message is the right one"
+    )]
     NotSalusHe,
     /// The blob was written by another (older or newer) format version.
     #[error(
@@ -34,7 +36,9 @@ pub enum HeError {
     #[error("unknown parameter set id {0}; the blob was made with other HE parameters")]
     UnknownParamSet(u8),
     /// Two objects use different parameter sets.
-    #[error("parameter set mismatch ({0}); all keys and ciphertexts of one study must use the same parameters")]
+    #[error(
+        "parameter set mismatch ({0}); all keys and ciphertexts of one study must use the same parameters"
+    )]
     ParamSetMismatch(&'static str),
     /// The blob is truncated, has trailing bytes or holds an out-of-range value.
     #[error("malformed salus-he blob: {0}")]
@@ -73,25 +77,39 @@ pub enum HeError {
     #[error("party {0} is not a member of this collective key")]
     UnknownParty(PartyId),
     /// Some parties have not sent their share yet.
-    #[error("missing shares from parties {0:?}; every member of the collective key must take part (N-of-N)")]
+    #[error(
+        "missing shares from parties {0:?}; every member of the collective key must take part (N-of-N)"
+    )]
     MissingShares(Vec<PartyId>),
     /// A share's signature does not verify against the party's identity key.
-    #[error("the share from party {0} has an invalid signature; it was altered or signed with another identity key")]
+    #[error(
+        "the share from party {0} has an invalid signature; it was altered or signed with another identity key"
+    )]
     BadSignature(PartyId),
     /// A share was computed for another ciphertext, key or target.
-    #[error("the share from party {0} was made for another ciphertext or key; ask the party to recompute it")]
+    #[error(
+        "the share from party {0} was made for another ciphertext or key; ask the party to recompute it"
+    )]
     ShareMismatch(PartyId),
     /// Shares from different CRS/ceremonies were mixed.
-    #[error("public key shares come from different common reference strings; restart the key ceremony with one CRS")]
+    #[error(
+        "public key shares come from different common reference strings; restart the key ceremony with one CRS"
+    )]
     CrsMismatch,
     /// The ciphertext was encrypted under another key.
-    #[error("the ciphertext was encrypted under another key; use the key of the study it belongs to")]
+    #[error(
+        "the ciphertext was encrypted under another key; use the key of the study it belongs to"
+    )]
     WrongKey,
     /// The party has not yet confirmed the collective key.
-    #[error("the party has not confirmed the collective public key yet; call `confirm_collective_key` first")]
+    #[error(
+        "the party has not confirmed the collective public key yet; call `confirm_collective_key` first"
+    )]
     KeyNotConfirmed,
     /// The collective key does not include this party's contribution.
-    #[error("the collective public key does not contain this party's share; refuse it and restart the key ceremony")]
+    #[error(
+        "the collective public key does not contain this party's share; refuse it and restart the key ceremony"
+    )]
     KeyDoesNotIncludeParty,
     /// The decrypted integrity check slot did not match: a share was wrong.
     #[error(

@@ -87,13 +87,18 @@ pub struct EncryptedScores {
 
 impl std::fmt::Debug for EncryptedFeatures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedFeatures").field("rows", &self.rows).field("dim", &self.dim).finish()
+        f.debug_struct("EncryptedFeatures")
+            .field("rows", &self.rows)
+            .field("dim", &self.dim)
+            .finish()
     }
 }
 
 impl std::fmt::Debug for EncryptedScores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedScores").field("rows", &self.rows).finish()
+        f.debug_struct("EncryptedScores")
+            .field("rows", &self.rows)
+            .finish()
     }
 }
 
@@ -123,7 +128,9 @@ pub fn quantize_model(weights: &[f64], intercept: f64) -> Result<(Vec<i64>, i64)
         )));
     }
     if !intercept.is_finite() || intercept.abs() > MAX_ABS_INTERCEPT {
-        return Err(HeError::Inference(format!("intercept must be finite and within +-{MAX_ABS_INTERCEPT}")));
+        return Err(HeError::Inference(format!(
+            "intercept must be finite and within +-{MAX_ABS_INTERCEPT}"
+        )));
     }
     let b = (intercept * 2f64.powi((FEATURE_FRAC_BITS + WEIGHT_FRAC_BITS) as i32)).round() as i64;
     Ok((w, b))
@@ -159,7 +166,9 @@ pub fn encrypt_features<R: Rng + CryptoRng>(
 ) -> Result<EncryptedFeatures> {
     let dim = rows.first().map_or(0, Vec::len);
     if dim == 0 || dim > DEGREE || rows.iter().any(|r| r.len() != dim) {
-        return Err(HeError::Inference("rows must be non-empty and of equal length".into()));
+        return Err(HeError::Inference(
+            "rows must be non-empty and of equal length".into(),
+        ));
     }
     let view = key.view();
     let per_block = rows_per_block(dim);
@@ -200,7 +209,10 @@ pub fn score_encrypted<R: Rng + CryptoRng>(
     }
     let dim = features.dim as usize;
     if weights.len() != dim {
-        return Err(HeError::Inference(format!("model has {} weights, features have {dim}", weights.len())));
+        return Err(HeError::Inference(format!(
+            "model has {} weights, features have {dim}",
+            weights.len()
+        )));
     }
     let (w, b) = quantize_model(weights, intercept)?;
     let params = &features.params;
@@ -245,7 +257,12 @@ fn model_polynomial(params: &Params, w: &[i64]) -> Result<Poly> {
 
 /// Plaintext added to the product: the intercept at each score coefficient, uniform
 /// random values mod t everywhere else (hiding the partial inner products).
-fn intercept_and_mask<R: Rng + CryptoRng>(dim: usize, rows: usize, b: i64, rng: &mut R) -> Vec<u64> {
+fn intercept_and_mask<R: Rng + CryptoRng>(
+    dim: usize,
+    rows: usize,
+    b: i64,
+    rng: &mut R,
+) -> Vec<u64> {
     (0..DEGREE)
         .map(|k| {
             if k % dim == 0 && k / dim < rows {
@@ -278,7 +295,10 @@ pub fn decrypt_scores_fixed(key: &HolderKey, scores: &EncryptedScores) -> Result
 /// The holder's step: decrypts the real-valued linear scores (logits).
 pub fn decrypt_scores(key: &HolderKey, scores: &EncryptedScores) -> Result<Vec<f64>> {
     let scale = 2f64.powi((FEATURE_FRAC_BITS + WEIGHT_FRAC_BITS) as i32);
-    Ok(decrypt_scores_fixed(key, scores)?.into_iter().map(|s| s as f64 / scale).collect())
+    Ok(decrypt_scores_fixed(key, scores)?
+        .into_iter()
+        .map(|s| s as f64 / scale)
+        .collect())
 }
 
 /// The logistic function.
@@ -322,7 +342,13 @@ macro_rules! packed_blob {
                     blocks.push([read_poly(&mut r, &params)?, read_poly(&mut r, &params)?]);
                 }
                 r.finish()?;
-                Ok(Self { params, key_id, rows, dim, blocks })
+                Ok(Self {
+                    params,
+                    key_id,
+                    rows,
+                    dim,
+                    blocks,
+                })
             }
 
             /// Number of rows.
@@ -355,8 +381,10 @@ mod tests {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
         let key = HolderKey::generate(&Params::standard(), &mut rng).expect("key");
-        let features = encrypt_features(key.public_key(), &[vec![1.0, 1.0]], &mut rng).expect("enc");
-        let scores = score_encrypted(key.public_key(), &features, &[1.0, 1.0], 0.0, &mut rng).expect("score");
+        let features =
+            encrypt_features(key.public_key(), &[vec![1.0, 1.0]], &mut rng).expect("enc");
+        let scores = score_encrypted(key.public_key(), &features, &[1.0, 1.0], 0.0, &mut rng)
+            .expect("score");
         let [c0, c1] = &scores.blocks[0];
         let mut phase = c1 * key.secret();
         phase += c0;
@@ -365,7 +393,10 @@ mod tests {
         let unmasked = (1u64 << 32) % PLAINTEXT_MODULUS;
         assert_ne!(coeffs[1], unmasked);
         let mean = coeffs[1..].iter().map(|&c| c as f64).sum::<f64>() / (DEGREE - 1) as f64;
-        assert!((mean / PLAINTEXT_MODULUS as f64 - 0.5).abs() < 0.02, "masks look uniform");
+        assert!(
+            (mean / PLAINTEXT_MODULUS as f64 - 0.5).abs() < 0.02,
+            "masks look uniform"
+        );
     }
 
     #[test]

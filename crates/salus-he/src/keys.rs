@@ -13,16 +13,19 @@ use fhe_math::rq::Poly;
 use rand::{CryptoRng, Rng};
 use zeroize::Zeroizing;
 
+use crate::crs::Crs;
 use crate::error::{HeError, Result};
 use crate::params::{MAX_PARTIES, Params};
-use crate::ring::{read_poly, sample_small, uniform_from_seed, write_poly};
+use crate::ring::{read_poly, sample_small, write_poly};
 use crate::wire::{BlobKind, Reader, Writer, digest, hex32, serde_as_blob};
 
 /// A party's number within a study or federation.
 pub type PartyId = u32;
 
 /// Identifies a public key (collective or researcher): a SHA-256 digest of the key.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct KeyId(pub [u8; 32]);
 
 impl std::fmt::Debug for KeyId {
@@ -34,70 +37,6 @@ impl std::fmt::Debug for KeyId {
 impl std::fmt::Display for KeyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&hex32(&self.0))
-    }
-}
-
-/// The common reference string: a public 32-byte seed, expanded into the uniform
-/// polynomial `a` with ChaCha20. Every party must use the same one.
-///
-/// The seed must not be chosen by a single party after seeing others' shares; derive it
-/// from the study identifier (and, ideally, a public random beacon) with [`Crs::derive`].
-#[derive(Clone)]
-pub struct Crs {
-    params: Params,
-    seed: [u8; 32],
-    a: Poly,
-}
-
-impl std::fmt::Debug for Crs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Crs({})", hex32(&self.seed))
-    }
-}
-
-impl Crs {
-    /// The CRS for an explicit public seed.
-    pub fn from_seed(params: &Params, seed: [u8; 32]) -> Result<Self> {
-        let expanded = digest("salus-he/crs/v1", &[&[params.set().id()], &seed]);
-        Ok(Self {
-            params: params.clone(),
-            seed,
-            a: uniform_from_seed(params, expanded)?,
-        })
-    }
-
-    /// The CRS derived from a public label (for example the study id and ceremony number).
-    pub fn derive(params: &Params, label: &[u8]) -> Result<Self> {
-        Self::from_seed(params, digest("salus-he/crs-seed/v1", &[label]))
-    }
-
-    /// The public seed.
-    pub fn seed(&self) -> [u8; 32] {
-        self.seed
-    }
-
-    /// The parameters.
-    pub fn params(&self) -> &Params {
-        &self.params
-    }
-
-    /// Versioned bytes (header + seed).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::with_header(BlobKind::Crs, &self.params);
-        w.put_raw(&self.seed);
-        w.into_bytes()
-    }
-
-    /// Parses [`Crs::to_bytes`].
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (mut r, params) = Reader::open(bytes, BlobKind::Crs)?;
-        let seed = r.get_array()?;
-        r.finish()?;
-        Self::from_seed(&params, seed)
-    }
-
-    pub(crate) fn a(&self) -> &Poly {
-        &self.a
     }
 }
 
@@ -121,7 +60,9 @@ pub struct Party {
 
 impl std::fmt::Debug for Party {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Party").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Party")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -245,11 +186,21 @@ impl Party {
         let p0 = read_poly(&mut r, &params)?;
         let confirmed = match r.get_u8()? {
             0 => None,
-            1 => Some(ConfirmedKey { key_id: KeyId(r.get_array()?) }),
+            1 => Some(ConfirmedKey {
+                key_id: KeyId(r.get_array()?),
+            }),
             _ => return Err(HeError::Malformed("confirmed-key flag")),
         };
         r.finish()?;
-        Ok(Self { id, params, crs_seed, secret, signing, p0, confirmed })
+        Ok(Self {
+            id,
+            params,
+            crs_seed,
+            secret,
+            signing,
+            p0,
+            confirmed,
+        })
     }
 }
 
@@ -266,7 +217,9 @@ pub struct PublicKeyShare {
 
 impl std::fmt::Debug for PublicKeyShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicKeyShare").field("party", &self.party).finish_non_exhaustive()
+        f.debug_struct("PublicKeyShare")
+            .field("party", &self.party)
+            .finish_non_exhaustive()
     }
 }
 
@@ -281,7 +234,13 @@ fn pk_share_message(
     write_poly(&mut w, p0);
     digest(
         "salus-he/pk-share/v1",
-        &[&[params.set().id()], &party.to_le_bytes(), vk, crs_seed, &w.into_bytes()],
+        &[
+            &[params.set().id()],
+            &party.to_le_bytes(),
+            vk,
+            crs_seed,
+            &w.into_bytes(),
+        ],
     )
 }
 
@@ -297,11 +256,22 @@ impl PublicKeyShare {
     }
 
     fn digest(&self) -> [u8; 32] {
-        pk_share_message(&self.params, self.party, &self.verifying_key, &self.crs_seed, &self.p0)
+        pk_share_message(
+            &self.params,
+            self.party,
+            &self.verifying_key,
+            &self.crs_seed,
+            &self.p0,
+        )
     }
 
     fn verify(&self) -> Result<()> {
-        verify_signature(self.party, &self.verifying_key, &self.digest(), &self.signature)
+        verify_signature(
+            self.party,
+            &self.verifying_key,
+            &self.digest(),
+            &self.signature,
+        )
     }
 
     /// Versioned bytes.
@@ -324,7 +294,14 @@ impl PublicKeyShare {
         let p0 = read_poly(&mut r, &params)?;
         let signature = r.get_array()?;
         r.finish()?;
-        Ok(Self { params, party, verifying_key, crs_seed, p0, signature })
+        Ok(Self {
+            params,
+            party,
+            verifying_key,
+            crs_seed,
+            p0,
+            signature,
+        })
     }
 }
 
@@ -379,9 +356,15 @@ impl CollectivePublicKey {
         I: IntoIterator<Item = &'a PublicKeyShare>,
     {
         let shares: Vec<&PublicKeyShare> = shares.into_iter().collect();
-        let first = *shares.first().ok_or(HeError::PartyCount { got: 0, max: MAX_PARTIES })?;
+        let first = *shares.first().ok_or(HeError::PartyCount {
+            got: 0,
+            max: MAX_PARTIES,
+        })?;
         if shares.len() > MAX_PARTIES {
-            return Err(HeError::PartyCount { got: shares.len(), max: MAX_PARTIES });
+            return Err(HeError::PartyCount {
+                got: shares.len(),
+                max: MAX_PARTIES,
+            });
         }
         let mut roster: Vec<RosterEntry> = Vec::with_capacity(shares.len());
         let mut p0 = first.p0.clone();
@@ -407,7 +390,13 @@ impl CollectivePublicKey {
         }
         roster.sort_by_key(|e| e.party);
         let crs = Crs::from_seed(&first.params, first.crs_seed)?;
-        Ok(Self::assemble(first.params.clone(), first.crs_seed, p0, crs.a().clone(), roster))
+        Ok(Self::assemble(
+            first.params.clone(),
+            first.crs_seed,
+            p0,
+            crs.a().clone(),
+            roster,
+        ))
     }
 
     fn assemble(
@@ -417,7 +406,14 @@ impl CollectivePublicKey {
         p1: Poly,
         roster: Vec<RosterEntry>,
     ) -> Self {
-        let mut cpk = Self { params, crs_seed, p0, p1, roster, key_id: KeyId([0; 32]) };
+        let mut cpk = Self {
+            params,
+            crs_seed,
+            p0,
+            p1,
+            roster,
+            key_id: KeyId([0; 32]),
+        };
         cpk.key_id = KeyId(digest("salus-he/cpk/v1", &[&cpk.body_bytes()]));
         cpk
     }
@@ -488,10 +484,15 @@ impl CollectivePublicKey {
             return Err(HeError::Malformed("roster must be non-empty and sorted"));
         }
         let crs = Crs::from_seed(&params, crs_seed)?;
-        Ok(Self::assemble(params, crs_seed, p0, crs.a().clone(), roster))
+        Ok(Self::assemble(
+            params,
+            crs_seed,
+            p0,
+            crs.a().clone(),
+            roster,
+        ))
     }
 }
 
-serde_as_blob!(Crs);
 serde_as_blob!(PublicKeyShare);
 serde_as_blob!(CollectivePublicKey);

@@ -54,8 +54,16 @@ impl ResearcherPublicKey {
         let mut w = Writer::new();
         write_poly(&mut w, &p0);
         write_poly(&mut w, &p1);
-        let key_id = KeyId(digest("salus-he/researcher-pk/v1", &[&[params.set().id()], &w.into_bytes()]));
-        Self { params, p0, p1, key_id }
+        let key_id = KeyId(digest(
+            "salus-he/researcher-pk/v1",
+            &[&[params.set().id()], &w.into_bytes()],
+        ));
+        Self {
+            params,
+            p0,
+            p1,
+            key_id,
+        }
     }
 
     /// The key's identifier.
@@ -106,7 +114,10 @@ impl ResearcherKey {
         let a = Poly::random(params.ctx(), Representation::Ntt, rng);
         let mut p0 = -(&a * secret.as_ref());
         p0 += error.as_ref();
-        Ok(Self { secret, public: ResearcherPublicKey::new(params.clone(), p0, a) })
+        Ok(Self {
+            secret,
+            public: ResearcherPublicKey::new(params.clone(), p0, a),
+        })
     }
 
     /// The public key to publish.
@@ -161,7 +172,10 @@ impl ResearcherKey {
         let p0 = read_poly(&mut r, &params)?;
         let p1 = read_poly(&mut r, &params)?;
         r.finish()?;
-        Ok(Self { secret, public: ResearcherPublicKey::new(params, p0, p1) })
+        Ok(Self {
+            secret,
+            public: ResearcherPublicKey::new(params, p0, p1),
+        })
     }
 }
 
@@ -182,7 +196,9 @@ pub struct KeySwitchShare {
 
 impl std::fmt::Debug for KeySwitchShare {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeySwitchShare").field("party", &self.party).finish_non_exhaustive()
+        f.debug_struct("KeySwitchShare")
+            .field("party", &self.party)
+            .finish_non_exhaustive()
     }
 }
 
@@ -212,7 +228,15 @@ impl Party {
             h1.push(c);
         }
         let ct_digest = ct.digest();
-        let message = key_switch_message(&self.params, self.id, &ct.key_id, &ct_digest, &researcher.key_id, &h0, &h1);
+        let message = key_switch_message(
+            &self.params,
+            self.id,
+            &ct.key_id,
+            &ct_digest,
+            &researcher.key_id,
+            &h0,
+            &h1,
+        );
         Ok(KeySwitchShare {
             params: self.params.clone(),
             party: self.id,
@@ -236,7 +260,15 @@ fn key_switch_message(
     h1: &[Poly],
 ) -> [u8; 32] {
     let polys: Vec<&Poly> = h0.iter().chain(h1).collect();
-    share_message(KEY_SWITCH_LABEL, params, party, key_id, ct_digest, &target.0, &polys)
+    share_message(
+        KEY_SWITCH_LABEL,
+        params,
+        party,
+        key_id,
+        ct_digest,
+        &target.0,
+        &polys,
+    )
 }
 
 impl KeySwitchShare {
@@ -250,10 +282,21 @@ impl KeySwitchShare {
         self.target
     }
 
-    fn verify(&self, cpk: &CollectivePublicKey, ct_digest: &[u8; 32], target: &KeyId) -> Result<()> {
+    fn verify(
+        &self,
+        cpk: &CollectivePublicKey,
+        ct_digest: &[u8; 32],
+        target: &KeyId,
+    ) -> Result<()> {
         let member = cpk.member(self.party)?;
         let message = key_switch_message(
-            &self.params, self.party, &self.key_id, &self.ct_digest, &self.target, &self.h0, &self.h1,
+            &self.params,
+            self.party,
+            &self.key_id,
+            &self.ct_digest,
+            &self.target,
+            &self.h0,
+            &self.h1,
         );
         verify_signature(self.party, &member.verifying_key, &message, &self.signature)?;
         if self.key_id != cpk.key_id || &self.ct_digest != ct_digest || &self.target != target {
@@ -293,7 +336,16 @@ impl KeySwitchShare {
         }
         let signature = r.get_array()?;
         r.finish()?;
-        Ok(Self { params, party, key_id, ct_digest, target, h0, h1, signature })
+        Ok(Self {
+            params,
+            party,
+            key_id,
+            ct_digest,
+            target,
+            h0,
+            h1,
+            signature,
+        })
     }
 }
 
@@ -310,7 +362,10 @@ pub fn combine_key_switch(
     }
     ct.ensure_floodable()?;
     let ordered = match_roster(cpk, shares, |s| s.party)?;
-    let target = ordered.first().map(|s| s.target).ok_or(HeError::MissingShares(vec![]))?;
+    let target = ordered
+        .first()
+        .map(|s| s.target)
+        .ok_or(HeError::MissingShares(vec![]))?;
     let ct_digest = ct.digest();
     for share in &ordered {
         share.verify(cpk, &ct_digest, &target)?;

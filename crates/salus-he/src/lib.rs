@@ -65,6 +65,9 @@
 #![warn(missing_docs)]
 
 mod ciphertext;
+#[cfg(test)]
+mod crosscheck;
+mod crs;
 mod decrypt;
 mod encoding;
 mod error;
@@ -74,16 +77,15 @@ mod keyswitch;
 pub mod model;
 pub mod params;
 mod ring;
-#[cfg(test)]
-mod crosscheck;
 pub mod security;
 pub mod wire;
 
 pub use ciphertext::{Ciphertext, EncryptionKey, encrypt_fixed, encrypt_i64s};
+pub use crs::Crs;
 pub use decrypt::{Decrypted, DecryptionShare, combine_decryption};
 pub use encoding::{FixedPoint, LIMB_BITS, MAX_INT_ABS, MAX_WEIGHT, Payload};
 pub use error::{HeError, Result};
-pub use keys::{CollectivePublicKey, Crs, KeyId, Party, PartyId, PublicKeyShare, RosterEntry};
+pub use keys::{CollectivePublicKey, KeyId, Party, PartyId, PublicKeyShare, RosterEntry};
 pub use keyswitch::{KeySwitchShare, ResearcherKey, ResearcherPublicKey, combine_key_switch};
 pub use params::{ParamSet, Params};
 

@@ -34,12 +34,19 @@ impl LinearModel {
     /// Checks that all vectors have the model's dimension and all numbers are finite.
     pub fn validate(&self) -> Result<()> {
         let d = self.weights.len();
-        let lengths_ok = self.means.len() == d && self.scales.len() == d && self.feature_names.len() == d;
-        let finite = self.weights.iter().chain(&self.means).chain([&self.intercept]).all(|v| v.is_finite());
+        let lengths_ok =
+            self.means.len() == d && self.scales.len() == d && self.feature_names.len() == d;
+        let finite = self
+            .weights
+            .iter()
+            .chain(&self.means)
+            .chain([&self.intercept])
+            .all(|v| v.is_finite());
         let scales_ok = self.scales.iter().all(|s| s.is_finite() && *s > 0.0);
         if d == 0 || !lengths_ok || !finite || !scales_ok {
             return Err(HeError::Inference(
-                "model vectors must be non-empty, of equal length, finite, with positive scales".into(),
+                "model vectors must be non-empty, of equal length, finite, with positive scales"
+                    .into(),
             ));
         }
         Ok(())
@@ -76,7 +83,9 @@ impl LinearModel {
     ) -> Result<Self> {
         let d = feature_names.len();
         if rows.is_empty() || rows.len() != labels.len() || rows.iter().any(|r| r.len() != d) {
-            return Err(HeError::Inference("rows and labels must be non-empty and match the feature names".into()));
+            return Err(HeError::Inference(
+                "rows and labels must be non-empty and match the feature names".into(),
+            ));
         }
         let (means, scales) = column_moments(rows, d);
         let mut model = LinearModel {
@@ -85,9 +94,15 @@ impl LinearModel {
             scales,
             weights: vec![0.0; d],
             intercept: 0.0,
-            provenance: format!("logistic regression, Newton/IRLS, ridge {ridge}, {} rows", rows.len()),
+            provenance: format!(
+                "logistic regression, Newton/IRLS, ridge {ridge}, {} rows",
+                rows.len()
+            ),
         };
-        let z: Vec<Vec<f64>> = rows.iter().map(|r| model.standardize(r)).collect::<Result<_>>()?;
+        let z: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| model.standardize(r))
+            .collect::<Result<_>>()?;
         for _ in 0..50 {
             let step = newton_step(&model, &z, labels, ridge)?;
             model.intercept += step[0];
@@ -105,7 +120,9 @@ impl LinearModel {
 
 fn column_moments(rows: &[Vec<f64>], d: usize) -> (Vec<f64>, Vec<f64>) {
     let n = rows.len() as f64;
-    let means: Vec<f64> = (0..d).map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+    let means: Vec<f64> = (0..d)
+        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+        .collect();
     let scales = (0..d)
         .map(|j| {
             let var = rows.iter().map(|r| (r[j] - means[j]).powi(2)).sum::<f64>() / n;
@@ -116,7 +133,12 @@ fn column_moments(rows: &[Vec<f64>], d: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// One Newton step for (intercept, weights): solves `H * step = gradient`.
-fn newton_step(model: &LinearModel, z: &[Vec<f64>], labels: &[bool], ridge: f64) -> Result<Vec<f64>> {
+fn newton_step(
+    model: &LinearModel,
+    z: &[Vec<f64>],
+    labels: &[bool],
+    ridge: f64,
+) -> Result<Vec<f64>> {
     let p = model.dim() + 1;
     let mut grad = vec![0.0; p];
     let mut hess = vec![vec![0.0; p]; p];
@@ -146,16 +168,20 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Result<Vec<f64>> {
             .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
             .unwrap_or(col);
         if a[pivot][col].abs() < 1e-12 {
-            return Err(HeError::Inference("singular system while fitting; add ridge penalty".into()));
+            return Err(HeError::Inference(
+                "singular system while fitting; add ridge penalty".into(),
+            ));
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let f = row[col] / pivot_row[col];
+            for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                *x -= f * p;
             }
-            b[row] -= f * b[col];
+            b[col + 1 + offset] -= f * b[col];
         }
     }
     let mut x = vec![0.0; n];
@@ -178,9 +204,12 @@ mod tests {
 
     #[test]
     fn fit_recovers_a_separating_direction() {
-        let rows: Vec<Vec<f64>> = (0..200).map(|i| vec![i as f64, ((i * 37) % 11) as f64]).collect();
+        let rows: Vec<Vec<f64>> = (0..200)
+            .map(|i| vec![i as f64, ((i * 37) % 11) as f64])
+            .collect();
         let labels: Vec<bool> = (0..200).map(|i| i >= 100).collect();
-        let m = LinearModel::fit_logistic(vec!["a".into(), "b".into()], &rows, &labels, 1.0).expect("fit");
+        let m = LinearModel::fit_logistic(vec!["a".into(), "b".into()], &rows, &labels, 1.0)
+            .expect("fit");
         assert!(m.weights[0] > 1.0 && m.weights[1].abs() < m.weights[0]);
         let correct = rows
             .iter()

@@ -203,7 +203,12 @@ impl Params {
 /// Builds a polynomial from small non-negative integers that are below every modulus.
 pub(crate) fn poly_from_small_unsigned(ctx: &Arc<Context>, v: &[u64]) -> Result<Poly> {
     use fhe_math::rq::traits::TryConvertFrom;
-    Ok(Poly::try_convert_from(v, ctx, false, Representation::PowerBasis)?)
+    Ok(Poly::try_convert_from(
+        v,
+        ctx,
+        false,
+        Representation::PowerBasis,
+    )?)
 }
 
 fn build(set: ParamSet) -> Result<Params> {
@@ -307,7 +312,10 @@ mod tests {
     #[test]
     fn modulus_is_within_the_he_standard_bound() {
         let p = Params::standard();
-        assert!(p.log2_q() <= 218.0, "HE standard: log2 q <= 218 for n = 8192");
+        assert!(
+            p.log2_q() <= 218.0,
+            "HE standard: log2 q <= 218 for n = 8192"
+        );
         assert!(p.log2_q() > 185.9);
     }
 
@@ -316,8 +324,14 @@ mod tests {
         let worst = flooded_noise_bound(max_noise(), MAX_PARTIES).expect("fits");
         let worst_log2 = (worst as f64).log2();
         assert!(worst_log2 < 127.1, "{worst_log2}");
-        assert!(correct_decryption_log2() > worst_log2 + 3.0, "need 3 bits of margin");
-        assert!(correct_decryption_log2() > 130.0, "u128 noise bounds must always decrypt");
+        assert!(
+            correct_decryption_log2() > worst_log2 + 3.0,
+            "need 3 bits of margin"
+        );
+        assert!(
+            correct_decryption_log2() > 130.0,
+            "u128 noise bounds must always decrypt"
+        );
         assert!(fresh_noise_bound(MAX_PARTIES) < max_noise() / 1024);
     }
 
@@ -328,14 +342,19 @@ mod tests {
 
     #[test]
     fn blob_ids_round_trip() {
-        assert_eq!(ParamSet::from_id(ParamSet::Bfv8192V1.id()), Ok(ParamSet::Bfv8192V1));
+        assert_eq!(
+            ParamSet::from_id(ParamSet::Bfv8192V1.id()),
+            Ok(ParamSet::Bfv8192V1)
+        );
         assert_eq!(ParamSet::from_id(9), Err(HeError::UnknownParamSet(9)));
     }
 
     #[test]
     fn scale_up_then_down_is_identity() {
         let p = Params::standard();
-        let m: Vec<u64> = (0..DEGREE as u64).map(|i| (i * 7_919_113) % PLAINTEXT_MODULUS).collect();
+        let m: Vec<u64> = (0..DEGREE as u64)
+            .map(|i| (i * 7_919_113) % PLAINTEXT_MODULUS)
+            .collect();
         let up = p.scale_up(&m).expect("encode");
         assert_eq!(p.scale_down(&up).expect("decode"), m);
     }
@@ -344,7 +363,7 @@ mod tests {
         let n = n as u128;
         let mut d = n - 1;
         let mut s = 0;
-        while d % 2 == 0 {
+        while d.is_multiple_of(2) {
             d /= 2;
             s += 1;
         }

@@ -14,7 +14,12 @@ use crate::wire::{Reader, Writer};
 
 /// A fresh centred-binomial polynomial (secret, error or ephemeral key), NTT form.
 pub(crate) fn sample_small<R: Rng + CryptoRng>(params: &Params, rng: &mut R) -> Result<Poly> {
-    Ok(Poly::small(params.ctx(), Representation::Ntt, VARIANCE, rng)?)
+    Ok(Poly::small(
+        params.ctx(),
+        Representation::Ntt,
+        VARIANCE,
+        rng,
+    )?)
 }
 
 /// A uniform polynomial expanded from a public seed (the common reference polynomial).
@@ -24,7 +29,12 @@ pub(crate) fn uniform_from_seed(params: &Params, seed: [u8; 32]) -> Result<Poly>
     for q in params.moduli() {
         all.extend(q.random_vec(DEGREE, &mut prg));
     }
-    Ok(Poly::try_convert_from(all, params.ctx(), false, Representation::Ntt)?)
+    Ok(Poly::try_convert_from(
+        all,
+        params.ctx(),
+        false,
+        Representation::Ntt,
+    )?)
 }
 
 /// Flooding noise: every coefficient uniform in `[-bound, bound]`, NTT form.
@@ -110,7 +120,10 @@ mod tests {
         let params = Params::standard();
         let bytes = vec![0xffu8; 3 * DEGREE * 62 / 8];
         let mut r = Reader::new(&bytes);
-        assert!(matches!(read_poly(&mut r, &params), Err(HeError::Malformed(_))));
+        assert!(matches!(
+            read_poly(&mut r, &params),
+            Err(HeError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -83,7 +83,7 @@ impl BlobKind {
 
 /// Appends fields to a blob.
 #[derive(Debug, Default)]
-pub struct Writer {
+pub(crate) struct Writer {
     buf: Vec<u8>,
 }
 
@@ -124,7 +124,7 @@ impl Writer {
 
 /// Reads fields from a blob, refusing truncation.
 #[derive(Debug)]
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
@@ -227,7 +227,10 @@ pub(crate) fn hex32(d: &[u8; 32]) -> String {
 macro_rules! serde_as_blob {
     ($t:ty) => {
         impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
                 let bytes = self.to_bytes();
                 if s.is_human_readable() {
                     use base64::Engine as _;
@@ -239,7 +242,9 @@ macro_rules! serde_as_blob {
         }
 
         impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
                 let bytes = $crate::wire::blob_bytes(d)?;
                 <$t>::from_bytes(&bytes).map_err(serde::de::Error::custom)
             }
@@ -275,14 +280,23 @@ mod tests {
 
     #[test]
     fn headers_are_checked_in_order() {
-        assert_eq!(Reader::open(b"nope", BlobKind::Crs).err(), Some(HeError::NotSalusHe));
+        assert_eq!(
+            Reader::open(b"nope", BlobKind::Crs).err(),
+            Some(HeError::NotSalusHe)
+        );
         assert_eq!(
             Reader::open(&header(2, 1, 1), BlobKind::Crs).err(),
-            Some(HeError::UnsupportedVersion { found: 2, supported: 1 })
+            Some(HeError::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            })
         );
         assert_eq!(
             Reader::open(&header(1, 4, 1), BlobKind::Crs).err(),
-            Some(HeError::WrongBlobKind { expected: "CRS", found: "ciphertext" })
+            Some(HeError::WrongBlobKind {
+                expected: "CRS",
+                found: "ciphertext"
+            })
         );
         assert_eq!(
             Reader::open(&header(1, 1, 7), BlobKind::Crs).err(),

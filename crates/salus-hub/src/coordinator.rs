@@ -15,11 +15,10 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify};
 
 use salus_core::privacy::PrivacyRecord;
-use salus_core::study::Protection;
 use salus_study::plan::{Progress, StudyPlan};
 use salus_wire::{Participant, ProtectionParams, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
 
-use crate::aggregation::{Aggregate, HubSession, SessionFailure, SessionParams};
+use salus_protect::{Aggregate, EncryptedAggregate, HubSession, HubSessionFactory, Outcome, SessionFailure, SessionParams};
 use crate::audit::AuditEvent;
 use crate::store::{Store, StudyNodeRow, StudyRow};
 use crate::{HubError, now_ms};
@@ -46,8 +45,7 @@ struct Running {
 }
 
 /// Builds a protection session for a round (secure aggregation or threshold HE).
-pub type SessionFactory =
-    Arc<dyn Fn(Protection, &SessionParams, &StudyRow) -> Result<Box<dyn HubSession>, HubError> + Send + Sync>;
+pub type SessionFactory = HubSessionFactory;
 
 /// The coordinator, shared by the API handlers and the ticker task.
 pub struct Coordinator {
@@ -206,8 +204,11 @@ impl Coordinator {
             threshold,
             layout: request.layout.clone(),
             deadline_ms: now_ms() as u64 + self.round_timeout.as_millis() as u64,
+            dp: None,
+            researcher_key: study.researcher_key.clone(),
         };
-        let session = (self.sessions)(study.spec.protection, &params, study)?;
+        let session = (self.sessions)(study.spec.protection.as_str(), &params)
+            .map_err(|e| HubError::Invalid(format!("cannot start the protection protocol: {e}")))?;
         let task = RoundTask {
             study_id: study.id.clone(),
             attempt,
@@ -216,7 +217,8 @@ impl Coordinator {
             protection: ProtectionParams {
                 mode: study.spec.protection.as_str().to_string(),
                 threshold,
-                config: serde_json::Value::Null,
+                dp: params.dp.clone(),
+                researcher_key: params.researcher_key.clone(),
             },
         };
         for p in &participants {
@@ -326,7 +328,8 @@ impl Coordinator {
         }
         match outcome {
             None => Ok(()),
-            Some(Ok(aggregate)) => self.round_done(study_id, aggregate).await,
+            Some(Ok(Outcome::Sum(aggregate))) => self.round_done(study_id, aggregate).await,
+            Some(Ok(Outcome::Encrypted(enc))) => self.encrypted_done(study_id, enc).await,
             Some(Err(failure)) => self.round_failed(study_id, failure).await,
         }
     }
@@ -405,13 +408,7 @@ impl Coordinator {
     }
 
     async fn release(&self, study: &StudyRow, r: &Running, aggregate: &Aggregate, plan_json: &str) -> Result<(), HubError> {
-        let min_cell = r
-            .participants
-            .iter()
-            .filter_map(|p| p.min_cell_count)
-            .max()
-            .unwrap_or(5)
-            .max(1) as u64;
+        let min_cell = self.min_cell(r);
         let released = match r.plan.release(min_cell) {
             Ok(x) => x,
             Err(e) => return self.fail(&study.id, &format!("nothing released: {e}")).await,
@@ -440,6 +437,54 @@ impl Coordinator {
         let privacy_json = serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
         self.store.complete_study(&study.id, plan_json, &result_json, &privacy_json).await?;
         self.close(&study.id, "completed").await
+    }
+
+    /// Threshold HE: the hub holds only the sum encrypted to the researcher's key. It
+    /// stores it with the (data-free) plan; the researcher's client decrypts, absorbs
+    /// the sum and applies the same disclosure control.
+    async fn encrypted_done(&self, study_id: &str, enc: EncryptedAggregate) -> Result<(), HubError> {
+        let Some(r) = self.running.lock().await.remove(study_id) else { return Ok(()) };
+        let study = self.store.study(study_id).await?;
+        if r.task.request.round != 0 || !matches!(r.task.request.step, salus_study::Step::Once) {
+            return self
+                .fail(study_id, "threshold HE supports one-round analyses only; use secure aggregation for iterative models")
+                .await;
+        }
+        let min_cell = self.min_cell(&r);
+        let result = serde_json::json!({
+            "encrypted_sum": enc.ciphertext,
+            "round": r.task.request.round,
+            "plan": serde_json::from_str::<serde_json::Value>(&study.plan_json).map_err(|e| HubError::Corrupt(e.to_string()))?,
+        });
+        let privacy = PrivacyRecord {
+            protection: study.spec.protection.as_str().to_string(),
+            hub_saw: enc.hub_saw.clone(),
+            researcher_sees: format!(
+                "the sum decrypted with the researcher's own key, then the {} result after disclosure control (cells below {min_cell} suppressed by the researcher's Salus client)",
+                study.spec.analysis.kind()
+            ),
+            nodes: self.names(&r.participants, &enc.contributors),
+            dropped: vec![],
+            threshold: r.participants.len(),
+            min_cell_count: min_cell,
+            suppressed_cells: 0,
+            consent_excluded: None,
+            dp: None,
+            caveats: vec!["disclosure control runs in the researcher's client, because nobody else can read the sum".into()],
+        };
+        let result_json = serde_json::to_string(&result).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let privacy_json = serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        self.store.complete_study(study_id, &study.plan_json, &result_json, &privacy_json).await?;
+        self.close(study_id, "completed").await
+    }
+
+    fn min_cell(&self, r: &Running) -> u64 {
+        r.participants
+            .iter()
+            .filter_map(|p| p.min_cell_count)
+            .max()
+            .unwrap_or(5)
+            .max(1) as u64
     }
 
     /// Marks a study failed and tells its nodes.

@@ -12,7 +12,6 @@
 //! * [`audit`]: every security-relevant change appends to the tamper-evident log in
 //!   the same transaction.
 
-pub mod aggregation;
 pub mod api;
 pub mod audit;
 pub mod ca;

@@ -163,7 +163,3 @@ async fn accept_loop(
     }
 }
 
-/// The development session factory (plain vectors): for coordinator tests only.
-pub fn plain_sessions() -> SessionFactory {
-    Arc::new(|_, params, _| Ok(Box::new(crate::aggregation::PlainSession::new(params.clone()))))
-}

@@ -15,6 +15,12 @@ use salus_wire::{CatalogueEntry, NodeInfo, NodeStudyStatus, StudyInfo};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::{HubError, hash_secret, now_ms, random_id};
 
+macro_rules! node_select {
+    () => {
+        "SELECT node_id, name, organisation, identity_key, status, revoked_at, cosigned_size FROM nodes"
+    };
+}
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// The database, the writer lock and the in-memory audit tree.
@@ -23,6 +29,29 @@ pub struct Store {
     pool: AnyPool,
     write_lock: tokio::sync::Mutex<()>,
     pub audit: AuditLog,
+}
+
+/// An open write transaction holding the writer lock; dropped without commit, it rolls back.
+pub struct WriteTx<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    pub tx: sqlx::Transaction<'static, sqlx::Any>,
+    audit: &'a AuditLog,
+}
+
+impl std::fmt::Debug for WriteTx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteTx")
+    }
+}
+
+impl WriteTx<'_> {
+    /// Appends the audit events in the same transaction, commits, publishes the entries.
+    pub async fn commit(mut self, events: Vec<AuditEvent>) -> Result<(), HubError> {
+        let staged = self.audit.stage(&mut self.tx, &events).await?;
+        self.tx.commit().await?;
+        self.audit.publish(staged);
+        Ok(())
+    }
 }
 
 /// A node as stored.
@@ -114,20 +143,16 @@ impl Store {
         &self.pool
     }
 
-    /// Runs a write: takes the writer lock, opens a transaction, lets `f` stage changes
-    /// and audit events, commits, then publishes the audit entries to the tree.
-    pub async fn write<T>(
-        &self,
-        events: Vec<AuditEvent>,
-        f: impl AsyncFnOnce(&mut sqlx::Transaction<'static, sqlx::Any>) -> Result<T, HubError>,
-    ) -> Result<T, HubError> {
-        let _guard = self.write_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
-        let value = f(&mut tx).await?;
-        let staged = self.audit.stage(&mut tx, &events).await?;
-        tx.commit().await?;
-        self.audit.publish(staged);
-        Ok(value)
+    /// Starts a write: takes the writer lock and opens a transaction. Stage changes
+    /// on `tx`, then [`WriteTx::commit`] with the audit events that record them.
+    pub async fn begin(&self) -> Result<WriteTx<'_>, HubError> {
+        let guard = self.write_lock.lock().await;
+        let tx = self.pool.begin().await?;
+        Ok(WriteTx {
+            _guard: guard,
+            tx,
+            audit: &self.audit,
+        })
     }
 
     // ---- invites and enrollment ----
@@ -139,7 +164,9 @@ impl Store {
         let now = now_ms();
         let org = organisation.to_string();
         let event = AuditEvent::new("invite.created", serde_json::json!({"organisation": organisation, "invite": &hash[..16]}));
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query("INSERT INTO invites (token_hash, organisation, created_at, expires_at) VALUES ($1, $2, $3, $4)")
                 .bind(&hash)
                 .bind(&org)
@@ -147,9 +174,8 @@ impl Store {
                 .bind(now + ttl_secs * 1000)
                 .execute(&mut **tx)
                 .await?;
-            Ok(())
-        })
-        .await?;
+        }
+        w.commit(vec![event]).await?;
         Ok(secret)
     }
 
@@ -218,7 +244,7 @@ impl Store {
 
     /// The active node presenting this certificate, or why it may not connect.
     pub async fn node_by_fingerprint(&self, fingerprint: &str) -> Result<NodeRecord, HubError> {
-        let row = sqlx::query(&format!("{NODE_SELECT} WHERE cert_fingerprint = $1"))
+        let row = sqlx::query(concat!(node_select!(), " WHERE cert_fingerprint = $1"))
             .bind(fingerprint)
             .fetch_optional(&self.pool)
             .await?
@@ -247,7 +273,9 @@ impl Store {
     pub async fn revoke_node(&self, name: &str) -> Result<(), HubError> {
         let name = name.to_string();
         let event = AuditEvent::new("node.revoked", serde_json::json!({"name": name}));
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             let done = sqlx::query("UPDATE nodes SET status = 'revoked', revoked_at = $1 WHERE name = $2 AND status = 'active'")
                 .bind(now_ms())
                 .bind(&name)
@@ -256,9 +284,9 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(HubError::NotFound(format!("no active node named `{name}`")));
             }
-            Ok(())
-        })
-        .await
+        }
+        w.commit(vec![event]).await?;
+        Ok(())
     }
 
     /// All nodes.
@@ -316,7 +344,9 @@ impl Store {
         let (name, org, scope) = (name.to_string(), organisation.to_string(), scope.to_string());
         let now = now_ms();
         let event = AuditEvent::new("token.created", serde_json::json!({"name": name, "organisation": org, "scope": scope}));
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query("INSERT INTO api_tokens (token_hash, name, organisation, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&hash)
                 .bind(&name)
@@ -326,9 +356,8 @@ impl Store {
                 .bind(now + ttl_secs * 1000)
                 .execute(&mut **tx)
                 .await?;
-            Ok(())
-        })
-        .await?;
+        }
+        w.commit(vec![event]).await?;
         Ok(secret)
     }
 
@@ -336,15 +365,18 @@ impl Store {
     pub async fn revoke_tokens(&self, name: &str) -> Result<u64, HubError> {
         let name = name.to_string();
         let event = AuditEvent::new("token.revoked", serde_json::json!({"name": name}));
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        let value = {
+            let tx = &mut w.tx;
             let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(&name)
                 .execute(&mut **tx)
                 .await?;
-            Ok(r.rows_affected())
-        })
-        .await
+            r.rows_affected()
+        };
+        w.commit(vec![event]).await?;
+        Ok(value)
     }
 
     /// The owner of a bearer token, if valid.
@@ -380,7 +412,9 @@ impl Store {
             "dataset.published",
             serde_json::json!({"node": node.name, "dataset": name, "schema_sha256": schema_hash, "min_cell_count": min_cell}),
         );
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query("DELETE FROM datasets WHERE name = $1 AND node_id = $2")
                 .bind(&name_s)
                 .bind(&node_id)
@@ -394,9 +428,9 @@ impl Store {
                 .bind(now_ms())
                 .execute(&mut **tx)
                 .await?;
-            Ok(())
-        })
-        .await
+        }
+        w.commit(vec![event]).await?;
+        Ok(())
     }
 
     /// The nodes holding a dataset, with their schema (active nodes only).
@@ -455,7 +489,9 @@ impl Store {
                 "nodes": nodes.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
             }),
         );
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query(
                 "INSERT INTO studies (id, researcher, organisation, spec_json, status, plan_json, round, attempt, researcher_key, submitted_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8)",
@@ -477,9 +513,8 @@ impl Store {
                     .execute(&mut **tx)
                     .await?;
             }
-            Ok(())
-        })
-        .await
+        }
+        w.commit(vec![event]).await
     }
 
     /// A study by id.
@@ -554,7 +589,9 @@ impl Store {
             serde_json::json!({"study": study_id, "node": node.name, "reason": reason}),
         );
         let (sid, nid) = (study_id.to_string(), node.node_id.clone());
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             let r = sqlx::query(
                 "UPDATE study_nodes SET state = $1, reason = $2, min_cell_count = $3 WHERE study_id = $4 AND node_id = $5 AND state = 'offered'",
             )
@@ -568,9 +605,8 @@ impl Store {
             if r.rows_affected() == 0 {
                 return Err(HubError::Conflict("this node already decided on this study, or was not asked".into()));
             }
-            Ok(())
-        })
-        .await?;
+        }
+        w.commit(vec![event]).await?;
         self.study_nodes(study_id).await
     }
 
@@ -579,7 +615,9 @@ impl Store {
         let finished = matches!(status, "completed" | "failed").then(now_ms);
         let event = AuditEvent::new(&format!("study.{status}"), serde_json::json!({"study": id, "error": error}));
         let (id, status, error) = (id.to_string(), status.to_string(), error.map(str::to_string));
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query("UPDATE studies SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
                 .bind(&status)
                 .bind(&error)
@@ -587,9 +625,8 @@ impl Store {
                 .bind(&id)
                 .execute(&mut **tx)
                 .await?;
-            Ok(())
-        })
-        .await
+        }
+        w.commit(vec![event]).await
     }
 
     /// Marks a node's part in a study as failed, with the reason.
@@ -606,7 +643,9 @@ impl Store {
     /// Persists the plan after a completed round (and the attempt counter).
     pub async fn save_progress(&self, id: &str, plan_json: &str, round: i64, attempt: i64, event: Option<AuditEvent>) -> Result<(), HubError> {
         let (id, plan) = (id.to_string(), plan_json.to_string());
-        self.write(event.into_iter().collect(), async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query("UPDATE studies SET plan_json = $1, round = $2, attempt = $3 WHERE id = $4")
                 .bind(&plan)
                 .bind(round)
@@ -614,9 +653,8 @@ impl Store {
                 .bind(&id)
                 .execute(&mut **tx)
                 .await?;
-            Ok(())
-        })
-        .await
+        }
+        w.commit(event.into_iter().collect()).await
     }
 
     /// Stores the released result and marks the study completed, with its audit entry.
@@ -630,7 +668,9 @@ impl Store {
             }),
         );
         let (id, plan, result, privacy) = (id.to_string(), plan_json.to_string(), result_json.to_string(), privacy_json.to_string());
-        self.write(vec![event], async |tx| {
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
             sqlx::query(
                 "UPDATE studies SET status = 'completed', plan_json = $1, result_json = $2, privacy_json = $3, finished_at = $4, error = NULL WHERE id = $5",
             )
@@ -641,9 +681,8 @@ impl Store {
             .bind(&id)
             .execute(&mut **tx)
             .await?;
-            Ok(())
-        })
-        .await
+        }
+        w.commit(vec![event]).await
     }
 
     /// The researcher-facing view of a study.
@@ -674,8 +713,6 @@ impl Store {
     }
 }
 
-const NODE_SELECT: &str =
-    "SELECT node_id, name, organisation, identity_key, status, revoked_at, cosigned_size FROM nodes";
 
 fn node_record(r: &AnyRow) -> Result<NodeRecord, HubError> {
     Ok(NodeRecord {

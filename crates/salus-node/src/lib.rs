@@ -11,7 +11,6 @@
 //! Invariant: nothing that leaves this crate over the network contains patient rows:
 //! only decisions, protocol messages of the protection layer and cosignatures.
 
-pub mod aggregation;
 pub mod datasets;
 pub mod identity;
 pub mod store;

@@ -17,7 +17,7 @@ use salus_study::plan::StudyPlan;
 use salus_table::Table;
 use salus_wire::{DatasetAnnouncement, Decision, NodeFailure, PollResponse, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
 
-use crate::aggregation::{NodeSession, NodeSessionFactory, NodeSessionParams};
+use salus_protect::{NodeSession, NodeSessionFactory, NodeSessionParams, SessionParams};
 use crate::identity::Identity;
 use crate::store::{NodeStore, NodeStudy, pack_bits, symmetric_difference, unpack_bits};
 use crate::{NodeConfig, NodeError, datasets};
@@ -243,14 +243,19 @@ impl Worker {
         // Older rounds/attempts of this study can never complete now.
         self.sessions.retain(|(s, _, _), _| s != &task.study_id);
         let params = NodeSessionParams {
-            session_id: format!("{}/{}/{}", task.study_id, task.request.round, task.attempt),
+            session: SessionParams {
+                session_id: format!("{}/{}/{}", task.study_id, task.request.round, task.attempt),
+                participants: task.participants.clone(),
+                threshold: task.protection.threshold,
+                layout: task.request.layout.clone(),
+                deadline_ms: 0,
+                dp: task.protection.dp.clone(),
+                researcher_key: task.protection.researcher_key.clone(),
+            },
             node_id: self.identity.info.node_id.clone(),
-            participants: task.participants.clone(),
-            threshold: task.protection.threshold,
-            layout: task.request.layout.clone(),
             identity_seed: self.identity_seed,
             noise_seed: self.noise_seed(&task.study_id, task.request.round),
-            config: task.protection.config.clone(),
+            fresh_seed: rand::random(),
         };
         let mut session = (self.factory)(&task.protection.mode, &params, values).map_err(NodeError::Invalid)?;
         let first = session.start().map_err(NodeError::Invalid)?;

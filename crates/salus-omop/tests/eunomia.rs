@@ -263,3 +263,15 @@ fn attrition_and_table_shape() {
     assert_eq!(t.names(), ["patient_id", "index_date", "end_date", "time", "event", "age", "sex"]);
     assert_eq!(t.nrows(), cohort.rows.len());
 }
+
+#[test]
+fn shipped_cohort_files_run() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cohorts");
+    let read = |f: &str| CohortSpec::from_toml(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+    let cdm = load().cdm;
+    let celecoxib = build_cohort(&cdm, &read("celecoxib-gi-bleed.toml"));
+    assert_eq!((celecoxib.rows.len(), celecoxib.events()), (1800, 355));
+    let nsaid = build_cohort(&cdm, &read("nsaid-gi-bleed-1y.toml"));
+    assert!(nsaid.rows.iter().all(|r| r.age >= 18 && r.time <= 365));
+    assert!(nsaid.rows.len() <= 2659);
+}

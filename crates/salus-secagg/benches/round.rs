@@ -19,12 +19,16 @@ impl Stopwatch for WallClock {
 fn round(c: &mut Criterion) {
     let mut group = c.benchmark_group("secagg_round");
     group.sample_size(10);
-    let cases = [("full_10x1k", 10, 1_000, false), ("sparse_100x10k", 100, 10_000, true)];
+    let cases = [
+        ("full_10x1k", 10, 1_000, false),
+        ("sparse_100x10k", 100, 10_000, true),
+    ];
     for (name, clients, dimension, sparse) in cases {
         let setup = BenchSetup::new(clients, dimension, 0.1, sparse, 1);
         group.bench_function(name, |b| {
             b.iter(|| {
-                let result = benchmark::run(&setup, &WallClock(Instant::now())).expect("round runs");
+                let result =
+                    benchmark::run(&setup, &WallClock(Instant::now())).expect("round runs");
                 assert!(result.correct);
             })
         });

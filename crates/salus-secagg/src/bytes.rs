@@ -27,8 +27,9 @@ impl<'de, const N: usize> Deserialize<'de> for Bytes<N> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         let raw = STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)?;
-        let array: [u8; N] =
-            raw.try_into().map_err(|v: Vec<u8>| D::Error::custom(format!("expected {N} bytes, got {}", v.len())))?;
+        let array: [u8; N] = raw.try_into().map_err(|v: Vec<u8>| {
+            D::Error::custom(format!("expected {N} bytes, got {}", v.len()))
+        })?;
         Ok(Self(array))
     }
 }
@@ -52,7 +53,10 @@ impl Serialize for ByteString {
 impl<'de> Deserialize<'de> for ByteString {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        STANDARD.decode(text.as_bytes()).map(Self).map_err(D::Error::custom)
+        STANDARD
+            .decode(text.as_bytes())
+            .map(Self)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -81,8 +85,10 @@ impl<'de> Deserialize<'de> for RingVector {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         let raw = STANDARD.decode(text.as_bytes()).map_err(D::Error::custom)?;
-        if raw.len() % 8 != 0 {
-            return Err(D::Error::custom("ring vector byte length is not a multiple of 8"));
+        if !raw.len().is_multiple_of(8) {
+            return Err(D::Error::custom(
+                "ring vector byte length is not a multiple of 8",
+            ));
         }
         let values = raw
             .chunks_exact(8)

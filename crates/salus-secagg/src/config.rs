@@ -55,7 +55,10 @@ pub struct Participant {
 impl Participant {
     /// A participant from its id and verifying key.
     pub fn new(id: NodeId, identity: &VerifyingKey) -> Self {
-        Self { id, identity: Bytes(identity.to_bytes()) }
+        Self {
+            id,
+            identity: Bytes(identity.to_bytes()),
+        }
     }
 }
 
@@ -114,7 +117,11 @@ impl RoundContext {
             Graph::Full => full_graph(&ids),
             Graph::Sparse { degree, .. } => sparse_graph(&ids, degree, &session),
         };
-        Ok(Self { config, session, neighbours })
+        Ok(Self {
+            config,
+            session,
+            neighbours,
+        })
     }
 
     /// The configuration.
@@ -148,16 +155,24 @@ impl RoundContext {
             .config
             .participants
             .binary_search_by_key(&node, |p| p.id)
-            .map_err(|_| SecaggError::WrongSender { claimed: node, reason: "not a participant of this round" })?;
-        VerifyingKey::from_bytes(&self.config.participants[index].identity.0)
-            .map_err(|_| SecaggError::InvalidConfig(format!("identity key of node {node} is not a valid Ed25519 key")))
+            .map_err(|_| SecaggError::WrongSender {
+                claimed: node,
+                reason: "not a participant of this round",
+            })?;
+        VerifyingKey::from_bytes(&self.config.participants[index].identity.0).map_err(|_| {
+            SecaggError::InvalidConfig(format!(
+                "identity key of node {node} is not a valid Ed25519 key"
+            ))
+        })
     }
 
     /// Shares needed to reconstruct one node's secrets.
     pub fn share_threshold(&self) -> usize {
         match self.config.graph {
             Graph::Full => self.config.threshold,
-            Graph::Sparse { share_threshold, .. } => share_threshold,
+            Graph::Sparse {
+                share_threshold, ..
+            } => share_threshold,
         }
     }
 }
@@ -172,7 +187,9 @@ fn validate(config: &RoundConfig) -> Result<(), SecaggError> {
         return Err(invalid("secure aggregation needs at least 2 participants"));
     }
     if config.participants.iter().any(|p| p.id.0 == 0) {
-        return Err(invalid("participant id 0 is not allowed (ids are Shamir x-coordinates)"));
+        return Err(invalid(
+            "participant id 0 is not allowed (ids are Shamir x-coordinates)",
+        ));
     }
     if config.participants.windows(2).any(|w| w[0].id == w[1].id) {
         return Err(invalid("participant ids must be unique"));
@@ -196,9 +213,14 @@ fn validate(config: &RoundConfig) -> Result<(), SecaggError> {
                 )));
             }
         }
-        Graph::Sparse { degree, share_threshold } => {
-            if degree < 2 || degree % 2 != 0 {
-                return Err(invalid(format!("sparse graph degree must be even and >= 2, got {degree}")));
+        Graph::Sparse {
+            degree,
+            share_threshold,
+        } => {
+            if degree < 2 || !degree.is_multiple_of(2) {
+                return Err(invalid(format!(
+                    "sparse graph degree must be even and >= 2, got {degree}"
+                )));
             }
             let holders = degree.min(n - 1) + 1;
             if share_threshold > holders || 2 * share_threshold <= holders {
@@ -208,24 +230,31 @@ fn validate(config: &RoundConfig) -> Result<(), SecaggError> {
             }
         }
     }
-    if let Some(noise) = &config.noise {
-        if noise.dimension() != config.dimension {
-            return Err(invalid(format!(
-                "the noise plan covers {} values but the round has {}",
-                noise.dimension(),
-                config.dimension
-            )));
-        }
+    if let Some(noise) = config
+        .noise
+        .as_ref()
+        .filter(|n| n.dimension() != config.dimension)
+    {
+        return Err(invalid(format!(
+            "the noise plan covers {} values but the round has {}",
+            noise.dimension(),
+            config.dimension
+        )));
     }
     for participant in &config.participants {
-        VerifyingKey::from_bytes(&participant.identity.0)
-            .map_err(|_| invalid(format!("identity key of node {} is not a valid Ed25519 key", participant.id)))?;
+        VerifyingKey::from_bytes(&participant.identity.0).map_err(|_| {
+            invalid(format!(
+                "identity key of node {} is not a valid Ed25519 key",
+                participant.id
+            ))
+        })?;
     }
     Ok(())
 }
 
 fn session_id(config: &RoundConfig) -> Result<[u8; 32], SecaggError> {
-    let canonical = serde_json::to_vec(config).map_err(|e| invalid(format!("cannot encode configuration: {e}")))?;
+    let canonical = serde_json::to_vec(config)
+        .map_err(|e| invalid(format!("cannot encode configuration: {e}")))?;
     let mut hash = Sha256::new();
     hash.update(b"salus-secagg/v1/session");
     hash.update(canonical);
@@ -233,13 +262,24 @@ fn session_id(config: &RoundConfig) -> Result<[u8; 32], SecaggError> {
 }
 
 fn full_graph(ids: &[NodeId]) -> BTreeMap<NodeId, Vec<NodeId>> {
-    ids.iter().map(|&id| (id, ids.iter().copied().filter(|&other| other != id).collect())).collect()
+    ids.iter()
+        .map(|&id| {
+            (
+                id,
+                ids.iter().copied().filter(|&other| other != id).collect(),
+            )
+        })
+        .collect()
 }
 
 /// SecAgg+ graph: shuffle the ids with a PRG seeded from the session id (so every party
 /// derives the same graph), place them on a circle and connect each to its `degree / 2`
 /// nearest on both sides (the random circulant graph also used by Flower's SecAgg+).
-fn sparse_graph(ids: &[NodeId], degree: usize, session: &[u8; 32]) -> BTreeMap<NodeId, Vec<NodeId>> {
+fn sparse_graph(
+    ids: &[NodeId],
+    degree: usize,
+    session: &[u8; 32],
+) -> BTreeMap<NodeId, Vec<NodeId>> {
     let n = ids.len();
     if degree >= n - 1 {
         return full_graph(ids);
@@ -258,8 +298,14 @@ fn sparse_graph(ids: &[NodeId], degree: usize, session: &[u8; 32]) -> BTreeMap<N
     let half = degree / 2;
     let mut graph = BTreeMap::new();
     for (position, &id) in order.iter().enumerate() {
-        let mut neighbours: Vec<NodeId> =
-            (1..=half).flat_map(|offset| [order[(position + offset) % n], order[(position + n - offset) % n]]).collect();
+        let mut neighbours: Vec<NodeId> = (1..=half)
+            .flat_map(|offset| {
+                [
+                    order[(position + offset) % n],
+                    order[(position + n - offset) % n],
+                ]
+            })
+            .collect();
         neighbours.sort();
         neighbours.dedup();
         graph.insert(id, neighbours);

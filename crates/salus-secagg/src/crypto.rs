@@ -42,7 +42,8 @@ pub fn sign(key: &SigningKey, digest: &[u8; 32]) -> [u8; 64] {
 
 /// Verifies a transcript signature (strict: rejects malleable or small-order forms).
 pub fn verify(key: &VerifyingKey, digest: &[u8; 32], signature: &[u8; 64]) -> bool {
-    key.verify_strict(digest, &Signature::from_bytes(signature)).is_ok()
+    key.verify_strict(digest, &Signature::from_bytes(signature))
+        .is_ok()
 }
 
 /// X25519 agreement; `None` if the peer key is of small order (non-contributory).
@@ -67,9 +68,21 @@ fn pair_key(shared: &[u8; 32], label: &[u8], session: &[u8; 32], a: NodeId, b: N
 }
 
 /// The pairwise mask seed of `me` and `peer` (their mask keys' agreement).
-pub fn mask_seed(secret: &StaticSecret, peer_public: &[u8; 32], session: &[u8; 32], me: NodeId, peer: NodeId) -> Option<[u8; 32]> {
+pub fn mask_seed(
+    secret: &StaticSecret,
+    peer_public: &[u8; 32],
+    session: &[u8; 32],
+    me: NodeId,
+    peer: NodeId,
+) -> Option<[u8; 32]> {
     let shared = agree(secret, peer_public)?;
-    Some(pair_key(&shared, b"salus-secagg/v1/pair-mask", session, me, peer))
+    Some(pair_key(
+        &shared,
+        b"salus-secagg/v1/pair-mask",
+        session,
+        me,
+        peer,
+    ))
 }
 
 /// The self-mask seed derived from the shared scalar b.
@@ -110,7 +123,13 @@ fn share_aad(session: &[u8; 32], from: NodeId, to: NodeId) -> Vec<u8> {
 }
 
 /// The AEAD for the pair {a, b}; `None` if the peer key is of small order.
-pub fn share_cipher(secret: &StaticSecret, peer_public: &[u8; 32], session: &[u8; 32], a: NodeId, b: NodeId) -> Option<ChaCha20Poly1305> {
+pub fn share_cipher(
+    secret: &StaticSecret,
+    peer_public: &[u8; 32],
+    session: &[u8; 32],
+    a: NodeId,
+    b: NodeId,
+) -> Option<ChaCha20Poly1305> {
     let shared = agree(secret, peer_public)?;
     let key = pair_key(&shared, b"salus-secagg/v1/share-key", session, a, b);
     ChaCha20Poly1305::new_from_slice(&key).ok()
@@ -132,7 +151,15 @@ pub fn seal_shares(
     plaintext.extend_from_slice(b_share.as_bytes());
     plaintext.extend_from_slice(key_share.as_bytes());
     let aad = share_aad(session, from, to);
-    let sealed = cipher.encrypt(&share_nonce(from, to), Payload { msg: &plaintext, aad: &aad }).ok();
+    let sealed = cipher
+        .encrypt(
+            &share_nonce(from, to),
+            Payload {
+                msg: &plaintext,
+                aad: &aad,
+            },
+        )
+        .ok();
     zeroize::Zeroize::zeroize(&mut plaintext);
     sealed
 }
@@ -146,8 +173,19 @@ pub fn open_shares(
     ciphertext: &[u8],
 ) -> Option<(Scalar, Scalar)> {
     let aad = share_aad(session, from, to);
-    let plaintext = cipher.decrypt(&share_nonce(from, to), Payload { msg: ciphertext, aad: &aad }).ok()?;
-    if plaintext.len() != 72 || plaintext[..4] != from.0.to_be_bytes() || plaintext[4..8] != to.0.to_be_bytes() {
+    let plaintext = cipher
+        .decrypt(
+            &share_nonce(from, to),
+            Payload {
+                msg: ciphertext,
+                aad: &aad,
+            },
+        )
+        .ok()?;
+    if plaintext.len() != 72
+        || plaintext[..4] != from.0.to_be_bytes()
+        || plaintext[4..8] != to.0.to_be_bytes()
+    {
         return None;
     }
     let scalar = |range: std::ops::Range<usize>| -> Option<Scalar> {
@@ -184,7 +222,9 @@ pub fn apply_mask(acc: &mut [u64], seed: &[u8; 32], sign: MaskSign) {
         bytes.fill(0);
         cipher.apply_keystream(bytes);
         for (value, word) in block.iter_mut().zip(bytes.chunks_exact(8)) {
-            let mask = u64::from_le_bytes([word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7]]);
+            let mask = u64::from_le_bytes([
+                word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+            ]);
             *value = match sign {
                 MaskSign::Add => value.wrapping_add(mask),
                 MaskSign::Subtract => value.wrapping_sub(mask),
@@ -220,7 +260,13 @@ mod tests {
         // keystream (all-zero key and nonce): 76 b8 e0 ad a0 f1 3d 90 ...
         let mut acc = vec![0u64; 2];
         apply_mask(&mut acc, &[0u8; 32], MaskSign::Add);
-        assert_eq!(acc[0], u64::from_le_bytes([0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90]));
-        assert_eq!(acc[1], u64::from_le_bytes([0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28]));
+        assert_eq!(
+            acc[0],
+            u64::from_le_bytes([0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90])
+        );
+        assert_eq!(
+            acc[1],
+            u64::from_le_bytes([0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86, 0xbd, 0x28])
+        );
     }
 }

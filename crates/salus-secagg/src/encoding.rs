@@ -41,12 +41,30 @@ pub struct Quantity {
 impl Quantity {
     /// A block of `len` counts in [0, max_count].
     pub fn counts(name: impl Into<String>, len: usize, max_count: u64) -> Self {
-        Self { name: name.into(), len, min: 0.0, max: max_count as f64, fractional_bits: 0 }
+        Self {
+            name: name.into(),
+            len,
+            min: 0.0,
+            max: max_count as f64,
+            fractional_bits: 0,
+        }
     }
 
     /// A block of `len` real values in [min, max] with `fractional_bits` of precision.
-    pub fn real(name: impl Into<String>, len: usize, min: f64, max: f64, fractional_bits: u32) -> Self {
-        Self { name: name.into(), len, min, max, fractional_bits }
+    pub fn real(
+        name: impl Into<String>,
+        len: usize,
+        min: f64,
+        max: f64,
+        fractional_bits: u32,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            len,
+            min,
+            max,
+            fractional_bits,
+        }
     }
 
     fn scale(&self) -> f64 {
@@ -78,17 +96,29 @@ impl FixedPointEncoder {
     /// Like [`FixedPointEncoder::new`], also reserving `noise_bound` encoded units for DP noise
     /// in every coordinate of the sum (e.g. 40 standard deviations of the total noise:
     /// exceeded with probability below 10^-340).
-    pub fn with_noise_headroom(quantities: Vec<Quantity>, max_nodes: usize, noise_bound: f64) -> Result<Self, SecaggError> {
+    pub fn with_noise_headroom(
+        quantities: Vec<Quantity>,
+        max_nodes: usize,
+        noise_bound: f64,
+    ) -> Result<Self, SecaggError> {
         if max_nodes == 0 {
-            return Err(SecaggError::InvalidConfig("max_nodes must be at least 1".into()));
+            return Err(SecaggError::InvalidConfig(
+                "max_nodes must be at least 1".into(),
+            ));
         }
         if !(noise_bound.is_finite() && noise_bound >= 0.0) {
-            return Err(SecaggError::InvalidConfig("noise headroom must be finite and >= 0".into()));
+            return Err(SecaggError::InvalidConfig(
+                "noise headroom must be finite and >= 0".into(),
+            ));
         }
         for q in &quantities {
             check_quantity(q, max_nodes, noise_bound)?;
         }
-        Ok(Self { quantities, max_nodes, noise_headroom: noise_bound })
+        Ok(Self {
+            quantities,
+            max_nodes,
+            noise_headroom: noise_bound,
+        })
     }
 
     /// Total number of ring elements.
@@ -110,7 +140,11 @@ impl FixedPointEncoder {
     /// its range (or not finite).
     pub fn encode(&self, values: &[f64]) -> Result<Vec<u64>, SecaggError> {
         if values.len() != self.len() {
-            return Err(SecaggError::WrongLength { what: "values to encode", got: values.len(), expected: self.len() });
+            return Err(SecaggError::WrongLength {
+                what: "values to encode",
+                got: values.len(),
+                expected: self.len(),
+            });
         }
         let mut out = Vec::with_capacity(values.len());
         let mut rest = values;
@@ -119,7 +153,11 @@ impl FixedPointEncoder {
             rest = tail;
             for (index, &v) in block.iter().enumerate() {
                 if !(v.is_finite() && v >= q.min && v <= q.max) {
-                    return Err(SecaggError::OutOfRange { quantity: q.name.clone(), index, range: q.range_text() });
+                    return Err(SecaggError::OutOfRange {
+                        quantity: q.name.clone(),
+                        index,
+                        range: q.range_text(),
+                    });
                 }
                 out.push(((v * q.scale()).round() as i64) as u64);
             }
@@ -130,7 +168,11 @@ impl FixedPointEncoder {
     /// Decodes an aggregated sum back to real values.
     pub fn decode(&self, sum: &[u64]) -> Result<Vec<f64>, SecaggError> {
         if sum.len() != self.len() {
-            return Err(SecaggError::WrongLength { what: "sum to decode", got: sum.len(), expected: self.len() });
+            return Err(SecaggError::WrongLength {
+                what: "sum to decode",
+                got: sum.len(),
+                expected: self.len(),
+            });
         }
         let mut out = Vec::with_capacity(sum.len());
         let mut rest = sum;
@@ -159,12 +201,21 @@ impl FixedPointEncoder {
 }
 
 fn check_quantity(q: &Quantity, max_nodes: usize, noise_bound: f64) -> Result<(), SecaggError> {
-    let overflow = |reason: String| SecaggError::Overflow { quantity: q.name.clone(), reason };
+    let overflow = |reason: String| SecaggError::Overflow {
+        quantity: q.name.clone(),
+        reason,
+    };
     if !(q.min.is_finite() && q.max.is_finite() && q.min <= q.max) {
-        return Err(overflow(format!("its range {} is not a finite interval", q.range_text())));
+        return Err(overflow(format!(
+            "its range {} is not a finite interval",
+            q.range_text()
+        )));
     }
     if q.fractional_bits > 62 {
-        return Err(overflow(format!("{} fractional bits is more than 62", q.fractional_bits)));
+        return Err(overflow(format!(
+            "{} fractional bits is more than 62",
+            q.fractional_bits
+        )));
     }
     let magnitude = q.min.abs().max(q.max.abs()) * q.scale();
     let worst = (magnitude + 1.0) * max_nodes as f64 + noise_bound;
@@ -194,12 +245,19 @@ impl WideEncoder {
     /// A wide encoder for sums over up to `max_nodes` (<= 2^31) nodes.
     pub fn new(fractional_bits: u32, max_nodes: usize) -> Result<Self, SecaggError> {
         if max_nodes == 0 || max_nodes > 1 << 31 {
-            return Err(SecaggError::InvalidConfig("the wide encoding supports 1 to 2^31 nodes".into()));
+            return Err(SecaggError::InvalidConfig(
+                "the wide encoding supports 1 to 2^31 nodes".into(),
+            ));
         }
         if fractional_bits > 80 {
-            return Err(SecaggError::InvalidConfig("the wide encoding supports at most 80 fractional bits".into()));
+            return Err(SecaggError::InvalidConfig(
+                "the wide encoding supports at most 80 fractional bits".into(),
+            ));
         }
-        Ok(Self { fractional_bits, max_nodes })
+        Ok(Self {
+            fractional_bits,
+            max_nodes,
+        })
     }
 
     /// The largest |v| accepted (exclusive): 2^(94 - F - ceil(log2 nodes)).
@@ -238,8 +296,12 @@ impl WideEncoder {
 
     /// Decodes a summed two-limb vector (length 2 * len) back to reals.
     pub fn decode(&self, sum: &[u64]) -> Result<Vec<f64>, SecaggError> {
-        if sum.len() % 2 != 0 {
-            return Err(SecaggError::WrongLength { what: "wide sum (two limbs per value)", got: sum.len(), expected: sum.len() + 1 });
+        if !sum.len().is_multiple_of(2) {
+            return Err(SecaggError::WrongLength {
+                what: "wide sum (two limbs per value)",
+                got: sum.len(),
+                expected: sum.len() + 1,
+            });
         }
         let (low, high) = sum.split_at(sum.len() / 2);
         let scale = 2f64.powi(self.fractional_bits as i32);
@@ -261,7 +323,10 @@ mod tests {
     #[test]
     fn narrow_round_trips_and_refuses_out_of_range() {
         let encoder = FixedPointEncoder::new(
-            vec![Quantity::counts("n", 2, 1_000_000), Quantity::real("bmi_sum", 1, -10.0, 80.0, 16)],
+            vec![
+                Quantity::counts("n", 2, 1_000_000),
+                Quantity::real("bmi_sum", 1, -10.0, 80.0, 16),
+            ],
             100,
         )
         .expect("fits");
@@ -271,7 +336,10 @@ mod tests {
         assert_eq!(encoder.decode(&sum).expect("length"), vec![4.0, 4.0, 19.25]);
         let error = encoder.encode(&[3.0, 4.0, 81.0]).expect_err("out of range");
         let text = error.to_string();
-        assert!(text.contains("bmi_sum") && text.contains("value 0") && !text.contains("81"), "{text}");
+        assert!(
+            text.contains("bmi_sum") && text.contains("value 0") && !text.contains("81"),
+            "{text}"
+        );
         assert!(encoder.encode(&[f64::NAN, 0.0, 0.0]).is_err());
     }
 

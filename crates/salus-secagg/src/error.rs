@@ -53,7 +53,9 @@ pub enum SecaggError {
         reason: &'static str,
     },
     /// A signature did not verify: the message was tampered with or signed by the wrong key.
-    #[error("signature of {what} from node {node} is invalid: the message was altered or signed with another key")]
+    #[error(
+        "signature of {what} from node {node} is invalid: the message was altered or signed with another key"
+    )]
     BadSignature {
         /// Which message.
         what: &'static str,
@@ -61,7 +63,9 @@ pub enum SecaggError {
         node: NodeId,
     },
     /// An encrypted share failed authentication.
-    #[error("encrypted share from node {from} to node {to} failed authentication (tampered, replayed or wrong key)")]
+    #[error(
+        "encrypted share from node {from} to node {to} failed authentication (tampered, replayed or wrong key)"
+    )]
     BadCiphertext {
         /// The sender.
         from: NodeId,

@@ -84,7 +84,10 @@ pub struct HubSession {
 impl HubSession {
     /// Opens a round at time `now_ms` (milliseconds on any monotonic clock the caller uses).
     pub fn new(config: RoundConfig, now_ms: u64) -> Result<Self, SecaggError> {
-        Ok(Self::with_context(Arc::new(RoundContext::new(config)?), now_ms))
+        Ok(Self::with_context(
+            Arc::new(RoundContext::new(config)?),
+            now_ms,
+        ))
     }
 
     /// Opens a round from an already validated context.
@@ -136,7 +139,9 @@ impl HubSession {
 
     /// Whether any message waits for `node`.
     pub fn has_outgoing(&self, node: NodeId) -> bool {
-        self.outbox.get(&node).is_some_and(|queue| !queue.is_empty())
+        self.outbox
+            .get(&node)
+            .is_some_and(|queue| !queue.is_empty())
     }
 
     /// Advances time: a phase whose deadline passed continues with who answered, or fails.
@@ -148,21 +153,36 @@ impl HubSession {
     }
 
     /// Accepts one message posted by `from` (the peer the transport authenticated). A
-    /// rejected message changes nothing; the error says why.
+    /// rejected message changes nothing; the error says why. When the message completes a
+    /// phase, the next phase's deadline starts from the last time given to [`HubSession::tick`],
+    /// so a service should call `tick(now)` before each `receive`.
     pub fn receive(&mut self, from: NodeId, message: NodeMessage) -> Result<(), SecaggError> {
         self.check_envelope(from, &message)?;
         let session = self.context.session();
         let digest = message.body.digest(&session, from);
         if !crypto::verify(&self.context.identity(from)?, &digest, &message.signature.0) {
-            return Err(SecaggError::BadSignature { what: message.body.kind(), node: from });
+            return Err(SecaggError::BadSignature {
+                what: message.body.kind(),
+                node: from,
+            });
         }
         match message.body {
             NodeBody::AdvertiseKeys(keys) => {
-                self.adverts.insert(from, SignedAdvertisement { node: from, keys, signature: message.signature });
+                self.adverts.insert(
+                    from,
+                    SignedAdvertisement {
+                        node: from,
+                        keys,
+                        signature: message.signature,
+                    },
+                );
             }
             NodeBody::EncryptedShares { shares } => self.accept_shares(from, shares)?,
             NodeBody::MaskedInput { masked } => self.accept_masked(from, masked.0)?,
-            NodeBody::UnmaskShares { self_mask, mask_key } => self.accept_unmask(from, self_mask, mask_key)?,
+            NodeBody::UnmaskShares {
+                self_mask,
+                mask_key,
+            } => self.accept_unmask(from, self_mask, mask_key)?,
         }
         if self.all_answered() {
             self.close_phase();
@@ -181,7 +201,10 @@ impl HubSession {
             });
         }
         if !self.context.is_participant(from) {
-            return Err(SecaggError::WrongSender { claimed: from, reason: "not a participant of this round" });
+            return Err(SecaggError::WrongSender {
+                claimed: from,
+                reason: "not a participant of this round",
+            });
         }
         let expected_phase = match message.body {
             NodeBody::AdvertiseKeys(_) => HubPhase::AdvertiseKeys,
@@ -189,7 +212,10 @@ impl HubSession {
             NodeBody::MaskedInput { .. } => HubPhase::MaskedInput,
             NodeBody::UnmaskShares { .. } => HubPhase::Unmasking,
         };
-        if self.phase != expected_phase || !self.expected().contains(&from) || self.answered().contains(&from) {
+        if self.phase != expected_phase
+            || !self.expected().contains(&from)
+            || self.answered().contains(&from)
+        {
             return Err(SecaggError::UnexpectedMessage {
                 what: message.body.kind(),
                 node: from,
@@ -225,7 +251,11 @@ impl HubSession {
         self.outcome.is_none() && self.answered().len() == self.expected().len()
     }
 
-    fn accept_shares(&mut self, from: NodeId, shares: Vec<crate::messages::EncryptedShare>) -> Result<(), SecaggError> {
+    fn accept_shares(
+        &mut self,
+        from: NodeId,
+        shares: Vec<crate::messages::EncryptedShare>,
+    ) -> Result<(), SecaggError> {
         let neighbours = self.context.neighbours(from);
         let mut seen = BTreeSet::new();
         let mut list = Vec::with_capacity(shares.len());
@@ -249,7 +279,11 @@ impl HubSession {
 
     fn accept_masked(&mut self, from: NodeId, masked: Vec<u64>) -> Result<(), SecaggError> {
         if masked.len() != self.sum.len() {
-            return Err(SecaggError::WrongLength { what: "masked input", got: masked.len(), expected: self.sum.len() });
+            return Err(SecaggError::WrongLength {
+                what: "masked input",
+                got: masked.len(),
+                expected: self.sum.len(),
+            });
         }
         for (total, value) in self.sum.iter_mut().zip(masked) {
             *total = total.wrapping_add(value);
@@ -266,21 +300,38 @@ impl HubSession {
     ) -> Result<(), SecaggError> {
         let dropped = self.dropped();
         // `from` holds shares of `owner` iff the hub forwarded owner's ciphertext to `from`.
-        let holds_for = |owner: NodeId| owner == from || self.masked_with.get(&from).is_some_and(|s| s.contains(&owner));
-        let bad = self_mask.iter().any(|s| !self.masked_from.contains(&s.owner) || !holds_for(s.owner))
-            || mask_key.iter().any(|s| !dropped.contains(&s.owner) || !holds_for(s.owner));
+        let holds_for = |owner: NodeId| {
+            owner == from
+                || self
+                    .masked_with
+                    .get(&from)
+                    .is_some_and(|s| s.contains(&owner))
+        };
+        let bad = self_mask
+            .iter()
+            .any(|s| !self.masked_from.contains(&s.owner) || !holds_for(s.owner))
+            || mask_key
+                .iter()
+                .any(|s| !dropped.contains(&s.owner) || !holds_for(s.owner));
         if bad {
             return Err(SecaggError::Malformed {
                 what: "unmasking shares",
                 node: from,
-                reason: "a share for a node this sender holds no share of, or of the wrong kind".into(),
+                reason: "a share for a node this sender holds no share of, or of the wrong kind"
+                    .into(),
             });
         }
         for share in self_mask {
-            self.self_mask_shares.entry(share.owner).or_default().push((from.0, share.share));
+            self.self_mask_shares
+                .entry(share.owner)
+                .or_default()
+                .push((from.0, share.share));
         }
         for share in mask_key {
-            self.mask_key_shares.entry(share.owner).or_default().push((from.0, share.share));
+            self.mask_key_shares
+                .entry(share.owner)
+                .or_default()
+                .push((from.0, share.share));
         }
         self.unmask_from.insert(from);
         Ok(())
@@ -288,7 +339,11 @@ impl HubSession {
 
     /// Nodes that shared keys but sent no masked input.
     fn dropped(&self) -> BTreeSet<NodeId> {
-        self.shares.keys().filter(|n| !self.masked_from.contains(n)).copied().collect()
+        self.shares
+            .keys()
+            .filter(|n| !self.masked_from.contains(n))
+            .copied()
+            .collect()
     }
 
     /// Ends the current phase: continue with who answered if enough did, else fail.
@@ -300,7 +355,11 @@ impl HubSession {
             return;
         }
         if answered < needed {
-            self.fail(SecaggError::RoundFailed { phase: self.phase.name(), got: answered, needed });
+            self.fail(SecaggError::RoundFailed {
+                phase: self.phase.name(),
+                got: answered,
+                needed,
+            });
             return;
         }
         match self.phase {
@@ -309,11 +368,17 @@ impl HubSession {
             HubPhase::MaskedInput => self.request_unmasking(),
             HubPhase::Unmasking | HubPhase::Finished | HubPhase::Failed => {}
         }
-        self.deadline_ms = self.now_ms.saturating_add(self.context.config().phase_timeout_ms);
+        self.deadline_ms = self
+            .now_ms
+            .saturating_add(self.context.config().phase_timeout_ms);
     }
 
     fn send(&mut self, to: NodeId, body: HubBody) {
-        let message = HubMessage { session: Bytes(self.context.session()), to, body };
+        let message = HubMessage {
+            session: Bytes(self.context.session()),
+            to,
+            body,
+        };
         self.outbox.entry(to).or_default().push(message);
     }
 
@@ -330,11 +395,15 @@ impl HubSession {
     }
 
     fn forward_shares(&mut self) {
-        let mut inbox: BTreeMap<NodeId, Vec<ForwardedShare>> = self.shares.keys().map(|&n| (n, Vec::new())).collect();
+        let mut inbox: BTreeMap<NodeId, Vec<ForwardedShare>> =
+            self.shares.keys().map(|&n| (n, Vec::new())).collect();
         for (&from, list) in &self.shares {
             for (to, ciphertext) in list {
                 if let Some(queue) = inbox.get_mut(to) {
-                    queue.push(ForwardedShare { from, ciphertext: crate::bytes::ByteString(ciphertext.clone()) });
+                    queue.push(ForwardedShare {
+                        from,
+                        ciphertext: crate::bytes::ByteString(ciphertext.clone()),
+                    });
                     self.masked_with.entry(*to).or_default().insert(from);
                 }
             }
@@ -349,7 +418,13 @@ impl HubSession {
         let survivors: Vec<NodeId> = self.masked_from.iter().copied().collect();
         let dropped: Vec<NodeId> = self.dropped().into_iter().collect();
         for &node in &survivors {
-            self.send(node, HubBody::UnmaskRequest { survivors: survivors.clone(), dropped: dropped.clone() });
+            self.send(
+                node,
+                HubBody::UnmaskRequest {
+                    survivors: survivors.clone(),
+                    dropped: dropped.clone(),
+                },
+            );
         }
         self.phase = HubPhase::Unmasking;
     }
@@ -367,12 +442,27 @@ impl HubSession {
         };
         match unmask::remove_masks(&inputs) {
             Ok(total_mask) => {
-                let sum: Vec<u64> = self.sum.iter().zip(&total_mask).map(|(s, m)| s.wrapping_sub(*m)).collect();
+                let sum: Vec<u64> = self
+                    .sum
+                    .iter()
+                    .zip(&total_mask)
+                    .map(|(s, m)| s.wrapping_sub(*m))
+                    .collect();
                 let survivors: Vec<NodeId> = self.masked_from.iter().copied().collect();
-                let noise = self.context.config().noise.as_ref().map(|plan| plan.summary(survivors.len()));
+                let noise = self
+                    .context
+                    .config()
+                    .noise
+                    .as_ref()
+                    .map(|plan| plan.summary(survivors.len()));
                 let dropped = self.dropped().into_iter().collect();
                 self.phase = HubPhase::Finished;
-                self.outcome = Some(Ok(AggregateOutput { sum, survivors, dropped, noise }));
+                self.outcome = Some(Ok(AggregateOutput {
+                    sum,
+                    survivors,
+                    dropped,
+                    noise,
+                }));
             }
             Err(error) => self.fail(error),
         }
@@ -382,7 +472,12 @@ impl HubSession {
         let reason = error.to_string();
         let everyone: Vec<NodeId> = self.context.participant_ids().collect();
         for node in everyone {
-            self.send(node, HubBody::Aborted { reason: reason.clone() });
+            self.send(
+                node,
+                HubBody::Aborted {
+                    reason: reason.clone(),
+                },
+            );
         }
         self.sum.iter_mut().for_each(|v| *v = 0);
         self.phase = HubPhase::Failed;

@@ -104,7 +104,7 @@ pub use encoding::{FixedPointEncoder, Quantity, WideEncoder};
 pub use error::SecaggError;
 pub use hub::{AggregateOutput, HubPhase, HubSession};
 pub use messages::{
-    EncryptedShare, ForwardedShare, HubBody, HubMessage, KeyAdvertisement, NodeBody, NodeMessage, RevealedShare,
-    SignedAdvertisement,
+    EncryptedShare, ForwardedShare, HubBody, HubMessage, KeyAdvertisement, NodeBody, NodeMessage,
+    RevealedShare, SignedAdvertisement,
 };
 pub use node::{NodePhase, NodeSession};

@@ -164,11 +164,22 @@ impl NodeBody {
                 let bytes: Vec<u8> = masked.0.iter().flat_map(|v| v.to_le_bytes()).collect();
                 crypto::transcript(session, from, "masked-input", &[&bytes])
             }
-            Self::UnmaskShares { self_mask, mask_key } => {
+            Self::UnmaskShares {
+                self_mask,
+                mask_key,
+            } => {
                 let encode = |shares: &[RevealedShare]| -> Vec<u8> {
-                    shares.iter().flat_map(|s| s.owner.0.to_be_bytes().into_iter().chain(s.share.0)).collect()
+                    shares
+                        .iter()
+                        .flat_map(|s| s.owner.0.to_be_bytes().into_iter().chain(s.share.0))
+                        .collect()
                 };
-                crypto::transcript(session, from, "unmask-shares", &[&encode(self_mask), &encode(mask_key)])
+                crypto::transcript(
+                    session,
+                    from,
+                    "unmask-shares",
+                    &[&encode(self_mask), &encode(mask_key)],
+                )
             }
         }
     }
@@ -180,6 +191,10 @@ pub fn advert_digest(session: &[u8; 32], from: NodeId, keys: &KeyAdvertisement) 
         session,
         from,
         "advertise-keys",
-        &[&keys.cipher_public.0, &keys.mask_public.0, &keys.self_mask_commitment.0],
+        &[
+            &keys.cipher_public.0,
+            &keys.mask_public.0,
+            &keys.self_mask_commitment.0,
+        ],
     )
 }

@@ -23,8 +23,8 @@ use crate::config::{NodeId, RoundConfig, RoundContext};
 use crate::crypto::{self, MaskSign};
 use crate::error::SecaggError;
 use crate::messages::{
-    advert_digest, EncryptedShare, ForwardedShare, HubBody, HubMessage, KeyAdvertisement, NodeBody, NodeMessage,
-    RevealedShare, SignedAdvertisement,
+    EncryptedShare, ForwardedShare, HubBody, HubMessage, KeyAdvertisement, NodeBody, NodeMessage,
+    RevealedShare, SignedAdvertisement, advert_digest,
 };
 use crate::shamir;
 
@@ -84,7 +84,10 @@ pub struct NodeSession {
 impl std::fmt::Debug for NodeSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the input or secrets.
-        f.debug_struct("NodeSession").field("me", &self.me).field("phase", &self.phase).finish_non_exhaustive()
+        f.debug_struct("NodeSession")
+            .field("me", &self.me)
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,7 +114,13 @@ impl NodeSession {
         input: Vec<u64>,
         rng: &mut R,
     ) -> Result<Self, SecaggError> {
-        Self::with_context(Arc::new(RoundContext::new(config)?), me, identity, input, rng)
+        Self::with_context(
+            Arc::new(RoundContext::new(config)?),
+            me,
+            identity,
+            input,
+            rng,
+        )
     }
 
     /// Like [`NodeSession::new`] with an already validated context (shared between sessions
@@ -130,7 +139,11 @@ impl NodeSession {
         }
         let expected = context.config().dimension;
         if input.len() != expected {
-            return Err(SecaggError::WrongLength { what: "input vector", got: input.len(), expected });
+            return Err(SecaggError::WrongLength {
+                what: "input vector",
+                got: input.len(),
+                expected,
+            });
         }
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
@@ -152,7 +165,11 @@ impl NodeSession {
             cipher_secret: StaticSecret::from([0u8; 32]),
             mask_scalar: Scalar::ZERO,
             self_mask: Scalar::ZERO,
-            keys: KeyAdvertisement { cipher_public: empty, mask_public: empty, self_mask_commitment: empty },
+            keys: KeyAdvertisement {
+                cipher_public: empty,
+                mask_public: empty,
+                self_mask_commitment: empty,
+            },
             peers: BTreeMap::new(),
             held: BTreeMap::new(),
             senders: BTreeSet::new(),
@@ -183,8 +200,14 @@ impl NodeSession {
         let session = self.context.session();
         self.keys = KeyAdvertisement {
             cipher_public: Bytes(PublicKey::from(&self.cipher_secret).to_bytes()),
-            mask_public: Bytes(PublicKey::from(&crypto::x25519_from_scalar(&self.mask_scalar)).to_bytes()),
-            self_mask_commitment: Bytes(crypto::self_mask_commitment(&self.self_mask, &session, self.me)),
+            mask_public: Bytes(
+                PublicKey::from(&crypto::x25519_from_scalar(&self.mask_scalar)).to_bytes(),
+            ),
+            self_mask_commitment: Bytes(crypto::self_mask_commitment(
+                &self.self_mask,
+                &session,
+                self.me,
+            )),
         };
         self.phase = NodePhase::Advertised;
         Ok(self.sign(NodeBody::AdvertiseKeys(self.keys)))
@@ -198,15 +221,22 @@ impl NodeSession {
             return Err(SecaggError::WrongSession);
         }
         if message.to != self.me {
-            return Err(SecaggError::WrongSender { claimed: message.to, reason: "message addressed to another node" });
+            return Err(SecaggError::WrongSender {
+                claimed: message.to,
+                reason: "message addressed to another node",
+            });
         }
         match (&message.body, self.phase) {
             (HubBody::Aborted { .. }, _) => {
                 self.phase = NodePhase::Aborted;
                 Ok(None)
             }
-            (HubBody::KeyDirectory { adverts }, NodePhase::Advertised) => self.on_directory(adverts).map(Some),
-            (HubBody::ForwardedShares { shares }, NodePhase::SharesSent) => self.on_shares(shares).map(Some),
+            (HubBody::KeyDirectory { adverts }, NodePhase::Advertised) => {
+                self.on_directory(adverts).map(Some)
+            }
+            (HubBody::ForwardedShares { shares }, NodePhase::SharesSent) => {
+                self.on_shares(shares).map(Some)
+            }
             (HubBody::UnmaskRequest { survivors, dropped }, NodePhase::MaskedInputSent) => {
                 self.on_unmask(survivors, dropped).map(Some)
             }
@@ -215,7 +245,11 @@ impl NodeSession {
     }
 
     fn unexpected(&self, what: &'static str) -> SecaggError {
-        SecaggError::UnexpectedMessage { what, node: self.me, phase: self.phase.name() }
+        SecaggError::UnexpectedMessage {
+            what,
+            node: self.me,
+            phase: self.phase.name(),
+        }
     }
 
     fn sign(&self, body: NodeBody) -> NodeMessage {
@@ -230,21 +264,33 @@ impl NodeSession {
     }
 
     /// Round 1: check the directory, then share b and the mask key among the holders.
-    fn on_directory(&mut self, adverts: &[SignedAdvertisement]) -> Result<NodeMessage, SecaggError> {
+    fn on_directory(
+        &mut self,
+        adverts: &[SignedAdvertisement],
+    ) -> Result<NodeMessage, SecaggError> {
         let directory = self.verify_directory(adverts)?;
         let session = self.context.session();
         let mask_secret = crypto::x25519_from_scalar(&self.mask_scalar);
         let mut peers = BTreeMap::new();
         for (&node, keys) in directory.iter().filter(|(node, _)| **node != self.me) {
-            let cipher = crypto::share_cipher(&self.cipher_secret, &keys.cipher_public.0, &session, self.me, node);
-            let seed = crypto::mask_seed(&mask_secret, &keys.mask_public.0, &session, self.me, node);
+            let cipher = crypto::share_cipher(
+                &self.cipher_secret,
+                &keys.cipher_public.0,
+                &session,
+                self.me,
+                node,
+            );
+            let seed =
+                crypto::mask_seed(&mask_secret, &keys.mask_public.0, &session, self.me, node);
             // A neighbour with a small-order key is left out, as if it had dropped.
             if let (Some(cipher), Some(mask_seed)) = (cipher, seed) {
                 peers.insert(node, Peer { cipher, mask_seed });
             }
         }
         let threshold = self.context.share_threshold();
-        let holders: Vec<u32> = std::iter::once(self.me.0).chain(peers.keys().map(|n| n.0)).collect();
+        let holders: Vec<u32> = std::iter::once(self.me.0)
+            .chain(peers.keys().map(|n| n.0))
+            .collect();
         if holders.len() < threshold {
             return Err(self.abort_with("key advertisement", holders.len(), threshold));
         }
@@ -258,9 +304,13 @@ impl NodeSession {
             if to == self.me {
                 self.held.insert(self.me, (*b_share, *key_share));
             } else if let Some(peer) = peers.get(&to) {
-                let sealed = crypto::seal_shares(&peer.cipher, &session, self.me, to, b_share, key_share)
-                    .ok_or(SecaggError::BadCiphertext { from: self.me, to })?;
-                shares.push(EncryptedShare { to, ciphertext: ByteString(sealed) });
+                let sealed =
+                    crypto::seal_shares(&peer.cipher, &session, self.me, to, b_share, key_share)
+                        .ok_or(SecaggError::BadCiphertext { from: self.me, to })?;
+                shares.push(EncryptedShare {
+                    to,
+                    ciphertext: ByteString(sealed),
+                });
             }
         }
         self.peers = peers;
@@ -280,18 +330,33 @@ impl NodeSession {
         for advert in adverts {
             let node = advert.node;
             if node != self.me && neighbours.binary_search(&node).is_err() {
-                return Err(malformed(self.me, "key directory", format!("node {node} is not a neighbour")));
+                return Err(malformed(
+                    self.me,
+                    "key directory",
+                    format!("node {node} is not a neighbour"),
+                ));
             }
             let digest = advert_digest(&session, node, &advert.keys);
             if !crypto::verify(&self.context.identity(node)?, &digest, &advert.signature.0) {
-                return Err(SecaggError::BadSignature { what: "key advertisement", node });
+                return Err(SecaggError::BadSignature {
+                    what: "key advertisement",
+                    node,
+                });
             }
             if directory.insert(node, advert.keys).is_some() {
-                return Err(malformed(self.me, "key directory", format!("node {node} appears twice")));
+                return Err(malformed(
+                    self.me,
+                    "key directory",
+                    format!("node {node} appears twice"),
+                ));
             }
         }
         if directory.get(&self.me) != Some(&self.keys) {
-            return Err(malformed(self.me, "key directory", "our own advertisement is missing or altered".into()));
+            return Err(malformed(
+                self.me,
+                "key directory",
+                "our own advertisement is missing or altered".into(),
+            ));
         }
         Ok(directory)
     }
@@ -303,12 +368,21 @@ impl NodeSession {
         for share in shares {
             let from = share.from;
             let peer = self.peers.get(&from).ok_or_else(|| {
-                malformed(self.me, "forwarded shares", format!("share from node {from}, which is not in our directory"))
+                malformed(
+                    self.me,
+                    "forwarded shares",
+                    format!("share from node {from}, which is not in our directory"),
+                )
             })?;
-            let pair = crypto::open_shares(&peer.cipher, &session, from, self.me, &share.ciphertext.0)
-                .ok_or(SecaggError::BadCiphertext { from, to: self.me })?;
+            let pair =
+                crypto::open_shares(&peer.cipher, &session, from, self.me, &share.ciphertext.0)
+                    .ok_or(SecaggError::BadCiphertext { from, to: self.me })?;
             if opened.insert(from, pair).is_some() {
-                return Err(malformed(self.me, "forwarded shares", format!("two shares from node {from}")));
+                return Err(malformed(
+                    self.me,
+                    "forwarded shares",
+                    format!("two shares from node {from}"),
+                ));
             }
         }
         let threshold = self.context.share_threshold();
@@ -318,26 +392,48 @@ impl NodeSession {
         self.senders = opened.keys().copied().collect();
         self.held.extend(opened);
         let mut masked = self.input.clone();
-        crypto::apply_mask(&mut masked, &crypto::self_mask_seed(&self.self_mask, &session, self.me), MaskSign::Add);
+        crypto::apply_mask(
+            &mut masked,
+            &crypto::self_mask_seed(&self.self_mask, &session, self.me),
+            MaskSign::Add,
+        );
         for peer_id in &self.senders {
             if let Some(peer) = self.peers.get(peer_id) {
-                crypto::apply_mask(&mut masked, &peer.mask_seed, MaskSign::pairwise(self.me, *peer_id));
+                crypto::apply_mask(
+                    &mut masked,
+                    &peer.mask_seed,
+                    MaskSign::pairwise(self.me, *peer_id),
+                );
             }
         }
         self.phase = NodePhase::MaskedInputSent;
-        Ok(self.sign(NodeBody::MaskedInput { masked: RingVector(masked) }))
+        Ok(self.sign(NodeBody::MaskedInput {
+            masked: RingVector(masked),
+        }))
     }
 
     /// Round 3: reveal, per owner, the share matching its fate (survived or dropped).
-    fn on_unmask(&mut self, survivors: &[NodeId], dropped: &[NodeId]) -> Result<NodeMessage, SecaggError> {
+    fn on_unmask(
+        &mut self,
+        survivors: &[NodeId],
+        dropped: &[NodeId],
+    ) -> Result<NodeMessage, SecaggError> {
         let survivors: BTreeSet<NodeId> = survivors.iter().copied().collect();
         let dropped: BTreeSet<NodeId> = dropped.iter().copied().collect();
         if !survivors.is_disjoint(&dropped) {
             self.phase = NodePhase::Aborted;
-            return Err(malformed(self.me, "unmask request", "a node is listed both as survivor and as dropped".into()));
+            return Err(malformed(
+                self.me,
+                "unmask request",
+                "a node is listed both as survivor and as dropped".into(),
+            ));
         }
         if !survivors.contains(&self.me) {
-            return Err(malformed(self.me, "unmask request", "we are not listed as a survivor".into()));
+            return Err(malformed(
+                self.me,
+                "unmask request",
+                "we are not listed as a survivor".into(),
+            ));
         }
         let needed = self.context.config().threshold;
         if survivors.len() < needed {
@@ -347,13 +443,22 @@ impl NodeSession {
         let mut mask_key = Vec::new();
         for (&owner, (b_share, key_share)) in &self.held {
             if survivors.contains(&owner) {
-                self_mask.push(RevealedShare { owner, share: Bytes(b_share.to_bytes()) });
+                self_mask.push(RevealedShare {
+                    owner,
+                    share: Bytes(b_share.to_bytes()),
+                });
             } else if dropped.contains(&owner) && owner != self.me {
-                mask_key.push(RevealedShare { owner, share: Bytes(key_share.to_bytes()) });
+                mask_key.push(RevealedShare {
+                    owner,
+                    share: Bytes(key_share.to_bytes()),
+                });
             }
         }
         self.phase = NodePhase::Finished;
-        Ok(self.sign(NodeBody::UnmaskShares { self_mask, mask_key }))
+        Ok(self.sign(NodeBody::UnmaskShares {
+            self_mask,
+            mask_key,
+        }))
     }
 
     fn abort_with(&mut self, phase: &'static str, got: usize, needed: usize) -> SecaggError {

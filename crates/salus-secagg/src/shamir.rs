@@ -19,12 +19,20 @@ pub fn random_scalar<R: Rng + CryptoRng + ?Sized>(rng: &mut R) -> Scalar {
 /// The polynomial with the given coefficients (constant term first) evaluated at `x`.
 pub fn evaluate(coefficients: &[Scalar], x: u32) -> Scalar {
     let x = Scalar::from(u64::from(x));
-    coefficients.iter().rev().fold(Scalar::ZERO, |acc, c| acc * x + c)
+    coefficients
+        .iter()
+        .rev()
+        .fold(Scalar::ZERO, |acc, c| acc * x + c)
 }
 
 /// Shares `secret` with threshold `threshold` among holders at `xs` (distinct, non-zero).
 /// Returns one share per x, in the order of `xs`.
-pub fn share<R: Rng + CryptoRng + ?Sized>(secret: Scalar, threshold: usize, xs: &[u32], rng: &mut R) -> Vec<Scalar> {
+pub fn share<R: Rng + CryptoRng + ?Sized>(
+    secret: Scalar,
+    threshold: usize,
+    xs: &[u32],
+    rng: &mut R,
+) -> Vec<Scalar> {
     let mut coefficients = Vec::with_capacity(threshold.max(1));
     coefficients.push(secret);
     for _ in 1..threshold {
@@ -54,7 +62,11 @@ pub fn lagrange_at_zero(xs: &[u32]) -> Vec<Scalar> {
         denominators.push(denominator);
     }
     Scalar::invert_batch_alloc(&mut denominators);
-    numerators.iter().zip(&denominators).map(|(n, d)| n * d).collect()
+    numerators
+        .iter()
+        .zip(&denominators)
+        .map(|(n, d)| n * d)
+        .collect()
 }
 
 /// The secret from `threshold` or more shares `(x, f(x))`. Uses the first `threshold`
@@ -72,7 +84,9 @@ pub fn reconstruct(shares: &[(u32, Scalar)], threshold: usize) -> Option<Scalar>
     let (base, extra) = shares.split_at(threshold);
     let base_xs: Vec<u32> = base.iter().map(|(x, _)| *x).collect();
     let secret = interpolate_at(base, &base_xs, 0);
-    let consistent = extra.iter().all(|(x, y)| interpolate_at(base, &base_xs, *x) == *y);
+    let consistent = extra
+        .iter()
+        .all(|(x, y)| interpolate_at(base, &base_xs, *x) == *y);
     consistent.then_some(secret)
 }
 
@@ -126,10 +140,24 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(6);
         let secret = random_scalar(&mut rng);
         let xs = [1, 2, 3, 4];
-        let mut points: Vec<(u32, Scalar)> = xs.iter().copied().zip(share(secret, 2, &xs, &mut rng)).collect();
+        let mut points: Vec<(u32, Scalar)> = xs
+            .iter()
+            .copied()
+            .zip(share(secret, 2, &xs, &mut rng))
+            .collect();
         points[3].1 += Scalar::ONE;
         assert_eq!(reconstruct(&points, 2), None);
         points[3].0 = 1; // duplicate x
-        assert_eq!(reconstruct(&points[..2].iter().chain(&points[3..]).copied().collect::<Vec<_>>(), 2), None);
+        assert_eq!(
+            reconstruct(
+                &points[..2]
+                    .iter()
+                    .chain(&points[3..])
+                    .copied()
+                    .collect::<Vec<_>>(),
+                2
+            ),
+            None
+        );
     }
 }

@@ -92,10 +92,17 @@ pub fn simulate(
     stopwatch: &dyn Stopwatch,
 ) -> SimulationReport {
     let mut report = SimulationReport {
-        result: Err(SecaggError::RoundFailed { phase: "not started", got: 0, needed: 0 }),
+        result: Err(SecaggError::RoundFailed {
+            phase: "not started",
+            got: 0,
+            needed: 0,
+        }),
         bytes_sent: nodes.iter().map(|(id, _, _)| (*id, 0)).collect(),
         hub_time: Duration::ZERO,
-        node_time: nodes.iter().map(|(id, _, _)| (*id, Duration::ZERO)).collect(),
+        node_time: nodes
+            .iter()
+            .map(|(id, _, _)| (*id, Duration::ZERO))
+            .collect(),
         node_errors: Vec::new(),
     };
     let mut sessions: Vec<Option<NodeSession>> = nodes
@@ -112,7 +119,14 @@ pub fn simulate(
     let mut now = 0u64;
     let mut inboxes: Vec<Vec<HubMessage>> = vec![Vec::new(); sessions.len()];
     for step in 0..4 {
-        let outgoing = run_nodes(&mut sessions, &mut inboxes, step, options, stopwatch, &mut report);
+        let outgoing = run_nodes(
+            &mut sessions,
+            &mut inboxes,
+            step,
+            options,
+            stopwatch,
+            &mut report,
+        );
         let mut delivered = outgoing;
         shuffle_in_place(&mut delivered, &mut shuffle);
         let start = stopwatch.elapsed();
@@ -136,7 +150,14 @@ pub fn simulate(
     if hub.result().is_none() {
         hub.tick(now.saturating_add(hub.deadline_ms()));
     }
-    report.result = hub.result().cloned().unwrap_or(Err(SecaggError::RoundFailed { phase: "unfinished", got: 0, needed: 0 }));
+    report.result = hub
+        .result()
+        .cloned()
+        .unwrap_or(Err(SecaggError::RoundFailed {
+            phase: "unfinished",
+            got: 0,
+            needed: 0,
+        }));
     report
 }
 
@@ -168,7 +189,11 @@ fn run_nodes(
         .filter_map(|(slot, inbox)| {
             let session = slot.as_mut()?;
             let id = session.id();
-            if options.dropouts.get(&id).is_some_and(|point| point.step() <= step) {
+            if options
+                .dropouts
+                .get(&id)
+                .is_some_and(|point| point.step() <= step)
+            {
                 return None;
             }
             let start = stopwatch.elapsed();
@@ -181,12 +206,20 @@ fn run_nodes(
                 }
             }
             for message in inbox.drain(..) {
-                let message = if options.through_json { round_trip(&message) } else { Some(message) };
+                let message = if options.through_json {
+                    round_trip(&message)
+                } else {
+                    Some(message)
+                };
                 match message.map(|m| session.handle(&m)) {
                     Some(Ok(Some(reply))) => sent.push(reply),
                     Some(Ok(None)) => {}
                     Some(Err(error)) => errors.push(error),
-                    None => errors.push(SecaggError::Malformed { what: "hub message", node: id, reason: "JSON".into() }),
+                    None => errors.push(SecaggError::Malformed {
+                        what: "hub message",
+                        node: id,
+                        reason: "JSON".into(),
+                    }),
                 }
             }
             let elapsed = stopwatch.elapsed() - start;
@@ -208,7 +241,9 @@ fn run_nodes(
     for (id, elapsed, bytes, sent, errors) in outcomes {
         *report.node_time.entry(id).or_default() += elapsed;
         *report.bytes_sent.entry(id).or_default() += bytes;
-        report.node_errors.extend(errors.into_iter().map(|e| (id, e)));
+        report
+            .node_errors
+            .extend(errors.into_iter().map(|e| (id, e)));
         messages.extend(sent.into_iter().map(|m| (id, m)));
     }
     messages

@@ -39,20 +39,34 @@ struct Interpolator {
 
 impl Interpolator {
     /// The secret of `owner` from its first `threshold` shares (ordered by holder).
-    fn secret(&mut self, owner: NodeId, shares: Option<&Vec<(u32, Bytes<32>)>>, threshold: usize) -> Result<Scalar, SecaggError> {
+    fn secret(
+        &mut self,
+        owner: NodeId,
+        shares: Option<&Vec<(u32, Bytes<32>)>>,
+        threshold: usize,
+    ) -> Result<Scalar, SecaggError> {
         let mut shares = shares.cloned().unwrap_or_default();
         shares.sort_by_key(|(x, _)| *x);
         shares.dedup_by_key(|(x, _)| *x);
         if shares.len() < threshold {
-            return Err(SecaggError::Reconstruction { node: owner, reason: "fewer shares than the threshold were revealed" });
+            return Err(SecaggError::Reconstruction {
+                node: owner,
+                reason: "fewer shares than the threshold were revealed",
+            });
         }
         shares.truncate(threshold);
         let xs: Vec<u32> = shares.iter().map(|(x, _)| *x).collect();
-        let lambdas = self.cache.entry(xs.clone()).or_insert_with(|| shamir::lagrange_at_zero(&xs));
+        let lambdas = self
+            .cache
+            .entry(xs.clone())
+            .or_insert_with(|| shamir::lagrange_at_zero(&xs));
         let mut secret = Scalar::ZERO;
         for ((_, share), lambda) in shares.iter().zip(lambdas.iter()) {
             let value: Option<Scalar> = Scalar::from_canonical_bytes(share.0).into();
-            let value = value.ok_or(SecaggError::Reconstruction { node: owner, reason: "a revealed share is not a field element" })?;
+            let value = value.ok_or(SecaggError::Reconstruction {
+                node: owner,
+                reason: "a revealed share is not a field element",
+            })?;
             secret += value * lambda;
         }
         Ok(secret)
@@ -78,7 +92,9 @@ pub(crate) fn remove_masks(inputs: &UnmaskInputs<'_>) -> Result<Vec<u64>, Secagg
         .reduce(
             || vec![0u64; dimension],
             |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x = x.wrapping_add(y));
+                a.iter_mut()
+                    .zip(b)
+                    .for_each(|(x, y)| *x = x.wrapping_add(y));
                 a
             },
         );
@@ -93,7 +109,13 @@ fn mask_jobs(inputs: &UnmaskInputs<'_>) -> Result<Vec<MaskJob>, SecaggError> {
     let mut jobs = Vec::new();
     for &owner in inputs.survivors {
         let b = interpolator.secret(owner, inputs.self_mask_shares.get(&owner), threshold)?;
-        let advert = inputs.adverts.get(&owner).ok_or(SecaggError::Reconstruction { node: owner, reason: "no advertisement" })?;
+        let advert = inputs
+            .adverts
+            .get(&owner)
+            .ok_or(SecaggError::Reconstruction {
+                node: owner,
+                reason: "no advertisement",
+            })?;
         if crypto::self_mask_commitment(&b, &session, owner) != advert.keys.self_mask_commitment.0 {
             return Err(SecaggError::Reconstruction {
                 node: owner,
@@ -106,7 +128,13 @@ fn mask_jobs(inputs: &UnmaskInputs<'_>) -> Result<Vec<MaskJob>, SecaggError> {
     for &dropped in inputs.dropped {
         let key = interpolator.secret(dropped, inputs.mask_key_shares.get(&dropped), threshold)?;
         let secret = crypto::x25519_from_scalar(&key);
-        let advert = inputs.adverts.get(&dropped).ok_or(SecaggError::Reconstruction { node: dropped, reason: "no advertisement" })?;
+        let advert = inputs
+            .adverts
+            .get(&dropped)
+            .ok_or(SecaggError::Reconstruction {
+                node: dropped,
+                reason: "no advertisement",
+            })?;
         if PublicKey::from(&secret).to_bytes() != advert.keys.mask_public.0 {
             return Err(SecaggError::Reconstruction {
                 node: dropped,
@@ -115,7 +143,11 @@ fn mask_jobs(inputs: &UnmaskInputs<'_>) -> Result<Vec<MaskJob>, SecaggError> {
         }
         // Every survivor that masked with the dropped node added sign(survivor, dropped) * PRG.
         for &survivor in inputs.survivors {
-            if inputs.masked_with.get(&survivor).is_some_and(|set| set.contains(&dropped)) {
+            if inputs
+                .masked_with
+                .get(&survivor)
+                .is_some_and(|set| set.contains(&dropped))
+            {
                 let public = inputs.adverts.get(&survivor).map(|a| a.keys.mask_public.0);
                 pair_jobs.push((secret.clone(), public, survivor, dropped));
             }
@@ -131,7 +163,11 @@ fn mask_jobs(inputs: &UnmaskInputs<'_>) -> Result<Vec<MaskJob>, SecaggError> {
     for (job, (_, _, survivor, dropped)) in seeds.into_iter().zip(&pair_jobs) {
         let job = job.ok_or(SecaggError::Reconstruction {
             node: *dropped,
-            reason: if inputs.adverts.contains_key(survivor) { "invalid mask key agreement" } else { "no advertisement" },
+            reason: if inputs.adverts.contains_key(survivor) {
+                "invalid mask key agreement"
+            } else {
+                "no advertisement"
+            },
         })?;
         jobs.push(job);
     }

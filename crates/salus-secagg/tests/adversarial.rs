@@ -9,8 +9,8 @@ use ed25519_dalek::{Signer, SigningKey};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use salus_secagg::{
-    Bytes, Graph, HubBody, HubMessage, HubSession, NodeBody, NodeId, NodeMessage, NodePhase, NodeSession, RoundConfig,
-    SecaggError,
+    Bytes, Graph, HubBody, HubMessage, HubSession, NodeBody, NodeId, NodeMessage, NodePhase,
+    NodeSession, RoundConfig, SecaggError,
 };
 
 use common::{config, identities, random_inputs, ring_sum};
@@ -34,19 +34,38 @@ impl Harness {
             .iter()
             .zip(&inputs)
             .enumerate()
-            .map(|(i, (k, x))| NodeSession::new(config.clone(), NodeId(i as u32 + 1), k.clone(), x.clone(), &mut rng))
+            .map(|(i, (k, x))| {
+                NodeSession::new(
+                    config.clone(),
+                    NodeId(i as u32 + 1),
+                    k.clone(),
+                    x.clone(),
+                    &mut rng,
+                )
+            })
             .collect::<Result<_, _>>()
             .expect("valid sessions");
-        Self { config, keys, inputs, hub, nodes }
+        Self {
+            config,
+            keys,
+            inputs,
+            hub,
+            nodes,
+        }
     }
 
     fn start(&mut self) -> Vec<NodeMessage> {
-        self.nodes.iter_mut().map(|n| n.start().expect("starts")).collect()
+        self.nodes
+            .iter_mut()
+            .map(|n| n.start().expect("starts"))
+            .collect()
     }
 
     fn deliver(&mut self, messages: Vec<NodeMessage>) {
         for message in messages {
-            self.hub.receive(message.from, message).expect("honest message accepted");
+            self.hub
+                .receive(message.from, message)
+                .expect("honest message accepted");
         }
     }
 
@@ -84,8 +103,20 @@ fn tampered_masked_input_is_rejected() {
     if let NodeBody::MaskedInput { masked } = &mut tampered.body {
         masked.0[0] ^= 1;
     }
-    let error = h.hub.receive(tampered.from, tampered).expect_err("tampered");
-    assert!(matches!(error, SecaggError::BadSignature { what: "masked input", node: NodeId(1) }), "{error}");
+    let error = h
+        .hub
+        .receive(tampered.from, tampered)
+        .expect_err("tampered");
+    assert!(
+        matches!(
+            error,
+            SecaggError::BadSignature {
+                what: "masked input",
+                node: NodeId(1)
+            }
+        ),
+        "{error}"
+    );
     assert!(error.to_string().contains("altered"));
 }
 
@@ -104,11 +135,17 @@ fn message_signed_with_another_key_is_rejected() {
 fn sender_must_match_the_authenticated_peer_and_be_a_participant() {
     let mut h = Harness::new(3, 2, b"t3");
     let adverts = h.start();
-    let error = h.hub.receive(NodeId(2), adverts[0].clone()).expect_err("claims node 1, came from node 2");
+    let error = h
+        .hub
+        .receive(NodeId(2), adverts[0].clone())
+        .expect_err("claims node 1, came from node 2");
     assert!(matches!(error, SecaggError::WrongSender { .. }), "{error}");
     let mut outsider = adverts[0].clone();
     outsider.from = NodeId(77);
-    let error = h.hub.receive(NodeId(77), outsider).expect_err("not a participant");
+    let error = h
+        .hub
+        .receive(NodeId(77), outsider)
+        .expect_err("not a participant");
     assert!(matches!(error, SecaggError::WrongSender { .. }), "{error}");
 }
 
@@ -118,26 +155,54 @@ fn messages_replayed_from_another_round_are_rejected() {
     let mut second = Harness::new(3, 2, b"round-B");
     let old_adverts = first.start();
     for message in old_adverts {
-        let error = second.hub.receive(message.from, message).expect_err("other round");
+        let error = second
+            .hub
+            .receive(message.from, message)
+            .expect_err("other round");
         assert_eq!(error, SecaggError::WrongSession);
     }
     // And a hub message from round A is refused by a node of round B.
-    let directory = HubMessage { session: Bytes(first.hub.context().session()), to: NodeId(1), body: HubBody::Aborted { reason: "x".into() } };
-    assert_eq!(second.nodes[0].handle(&directory).expect_err("other round"), SecaggError::WrongSession);
+    let directory = HubMessage {
+        session: Bytes(first.hub.context().session()),
+        to: NodeId(1),
+        body: HubBody::Aborted { reason: "x".into() },
+    };
+    assert_eq!(
+        second.nodes[0].handle(&directory).expect_err("other round"),
+        SecaggError::WrongSession
+    );
 }
 
 #[test]
 fn duplicates_and_late_messages_are_rejected() {
     let mut h = Harness::new(4, 3, b"t5");
     let adverts = h.start();
-    h.hub.receive(NodeId(1), adverts[0].clone()).expect("first copy");
-    let error = h.hub.receive(NodeId(1), adverts[0].clone()).expect_err("duplicate");
-    assert!(matches!(error, SecaggError::UnexpectedMessage { .. }), "{error}");
-    h.hub.receive(NodeId(2), adverts[1].clone()).expect("accepted");
-    h.hub.receive(NodeId(3), adverts[2].clone()).expect("accepted");
+    h.hub
+        .receive(NodeId(1), adverts[0].clone())
+        .expect("first copy");
+    let error = h
+        .hub
+        .receive(NodeId(1), adverts[0].clone())
+        .expect_err("duplicate");
+    assert!(
+        matches!(error, SecaggError::UnexpectedMessage { .. }),
+        "{error}"
+    );
+    h.hub
+        .receive(NodeId(2), adverts[1].clone())
+        .expect("accepted");
+    h.hub
+        .receive(NodeId(3), adverts[2].clone())
+        .expect("accepted");
     h.hub.tick(10_000); // node 4 is late
-    let error = h.hub.receive(NodeId(4), adverts[3].clone()).expect_err("late");
-    assert!(matches!(error, SecaggError::UnexpectedMessage { .. }), "{error}");
+    let error = h
+        .hub
+        .receive(NodeId(4), adverts[3].clone())
+        .expect_err("late");
+    assert!(
+        matches!(error, SecaggError::UnexpectedMessage { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -153,8 +218,13 @@ fn a_hub_that_alters_a_relayed_share_is_caught_by_the_node() {
     if let HubBody::ForwardedShares { shares } = &mut tampered.body {
         shares[0].ciphertext.0[10] ^= 0x40;
     }
-    let error = h.nodes[0].handle(&tampered).expect_err("tampered ciphertext");
-    assert!(matches!(error, SecaggError::BadCiphertext { to: NodeId(1), .. }), "{error}");
+    let error = h.nodes[0]
+        .handle(&tampered)
+        .expect_err("tampered ciphertext");
+    assert!(
+        matches!(error, SecaggError::BadCiphertext { to: NodeId(1), .. }),
+        "{error}"
+    );
     // The rejected message changed nothing: the genuine one is still accepted.
     assert!(h.nodes[0].handle(&message).expect("genuine").is_some());
 }
@@ -169,7 +239,16 @@ fn a_hub_that_substitutes_a_key_is_caught_by_the_node() {
         adverts[1].keys.mask_public.0[0] ^= 1;
     }
     let error = h.nodes[0].handle(&directory).expect_err("substituted key");
-    assert!(matches!(error, SecaggError::BadSignature { what: "key advertisement", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            SecaggError::BadSignature {
+                what: "key advertisement",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]
@@ -181,15 +260,31 @@ fn nodes_refuse_to_unmask_below_the_threshold_or_with_overlapping_lists() {
     let too_few = HubMessage {
         session,
         to: NodeId(1),
-        body: HubBody::UnmaskRequest { survivors: vec![NodeId(1), NodeId(2)], dropped: vec![NodeId(3), NodeId(4), NodeId(5)] },
+        body: HubBody::UnmaskRequest {
+            survivors: vec![NodeId(1), NodeId(2)],
+            dropped: vec![NodeId(3), NodeId(4), NodeId(5)],
+        },
     };
     let error = h.nodes[0].handle(&too_few).expect_err("below threshold");
-    assert!(matches!(error, SecaggError::RoundFailed { got: 2, needed: 3, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            SecaggError::RoundFailed {
+                got: 2,
+                needed: 3,
+                ..
+            }
+        ),
+        "{error}"
+    );
     assert_eq!(h.nodes[0].phase(), NodePhase::Aborted);
     let overlapping = HubMessage {
         session,
         to: NodeId(2),
-        body: HubBody::UnmaskRequest { survivors: vec![NodeId(1), NodeId(2), NodeId(3)], dropped: vec![NodeId(3)] },
+        body: HubBody::UnmaskRequest {
+            survivors: vec![NodeId(1), NodeId(2), NodeId(3)],
+            dropped: vec![NodeId(3)],
+        },
     };
     let error = h.nodes[1].handle(&overlapping).expect_err("overlap");
     assert!(matches!(error, SecaggError::Malformed { .. }), "{error}");
@@ -202,10 +297,17 @@ fn a_corrupted_revealed_share_is_detected_by_the_commitment() {
     h.deliver(masked);
     let mut unmask = h.answer();
     // Node 1 lies about its share of node 2's self mask (and signs the lie).
-    let liar = unmask.iter_mut().find(|m| m.from == NodeId(1)).expect("node 1 answered");
+    let liar = unmask
+        .iter_mut()
+        .find(|m| m.from == NodeId(1))
+        .expect("node 1 answered");
     if let NodeBody::UnmaskShares { self_mask, .. } = &mut liar.body {
-        let share = self_mask.iter_mut().find(|s| s.owner == NodeId(2)).expect("share of node 2");
-        let value: Scalar = Option::from(Scalar::from_canonical_bytes(share.share.0)).expect("scalar");
+        let share = self_mask
+            .iter_mut()
+            .find(|s| s.owner == NodeId(2))
+            .expect("share of node 2");
+        let value: Scalar =
+            Option::from(Scalar::from_canonical_bytes(share.share.0)).expect("scalar");
         share.share = Bytes((value + Scalar::ONE).to_bytes());
     }
     let key = h.keys[0].clone();
@@ -242,7 +344,10 @@ fn honest_round_through_json_matches_the_plain_sum() {
         }
     }
     let output = h.hub.result().expect("finished").clone().expect("success");
-    assert_eq!(output.sum, ring_sum(&h.inputs, &[NodeId(1), NodeId(2), NodeId(3), NodeId(4)]));
+    assert_eq!(
+        output.sum,
+        ring_sum(&h.inputs, &[NodeId(1), NodeId(2), NodeId(3), NodeId(4)])
+    );
     let _ = &h.config;
 }
 
@@ -250,15 +355,33 @@ fn honest_round_through_json_matches_the_plain_sum() {
 fn invalid_configurations_are_refused() {
     let keys = identities(4);
     let mut bad = config(&keys, 2, Graph::Full, 4, b"c");
-    assert!(HubSession::new(bad.clone(), 0).is_err(), "threshold 2 of 4 is not a majority");
+    assert!(
+        HubSession::new(bad.clone(), 0).is_err(),
+        "threshold 2 of 4 is not a majority"
+    );
     bad.threshold = 3;
     bad.participants[1].id = bad.participants[0].id;
     assert!(HubSession::new(bad.clone(), 0).is_err(), "duplicate ids");
-    let sparse = config(&keys, 3, Graph::Sparse { degree: 3, share_threshold: 2 }, 4, b"c");
+    let sparse = config(
+        &keys,
+        3,
+        Graph::Sparse {
+            degree: 3,
+            share_threshold: 2,
+        },
+        4,
+        b"c",
+    );
     assert!(HubSession::new(sparse, 0).is_err(), "odd degree");
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let good = config(&keys, 3, Graph::Full, 4, b"c");
-    let wrong_key = NodeSession::new(good.clone(), NodeId(1), keys[1].clone(), vec![0; 4], &mut rng);
+    let wrong_key = NodeSession::new(
+        good.clone(),
+        NodeId(1),
+        keys[1].clone(),
+        vec![0; 4],
+        &mut rng,
+    );
     assert!(matches!(wrong_key, Err(SecaggError::InvalidConfig(_))));
     let wrong_length = NodeSession::new(good, NodeId(1), keys[0].clone(), vec![0; 3], &mut rng);
     assert!(matches!(wrong_length, Err(SecaggError::WrongLength { .. })));

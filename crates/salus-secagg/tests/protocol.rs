@@ -20,7 +20,13 @@ fn ids(range: std::ops::RangeInclusive<u32>) -> Vec<NodeId> {
 fn full_graph_without_dropouts_sums_everything() {
     let keys = identities(5);
     let inputs = random_inputs(5, 64, 1);
-    let report = run(config(&keys, 3, Graph::Full, 64, b"r1"), &keys, &inputs, BTreeMap::new(), 1);
+    let report = run(
+        config(&keys, 3, Graph::Full, 64, b"r1"),
+        &keys,
+        &inputs,
+        BTreeMap::new(),
+        1,
+    );
     let output = report.result.expect("round succeeds");
     assert_eq!(output.sum, ring_sum(&inputs, &ids(1..=5)));
     assert_eq!(output.survivors, ids(1..=5));
@@ -38,11 +44,24 @@ fn dropouts_at_every_stage_are_recovered() {
         (NodeId(6), DropPoint::BeforeMaskedInput),
         (NodeId(8), DropPoint::BeforeUnmask),
     ]);
-    let report = run(config(&keys, 5, Graph::Full, 33, b"r2"), &keys, &inputs, dropouts, 2);
+    let report = run(
+        config(&keys, 5, Graph::Full, 33, b"r2"),
+        &keys,
+        &inputs,
+        dropouts,
+        2,
+    );
     let output = report.result.expect("round succeeds");
     // Node 8 sent its masked input before vanishing, so its input is in the sum; the five
     // nodes still answering the unmasking round (1, 3, 5, 7, 9) meet the threshold of 5.
-    let survivors = vec![NodeId(1), NodeId(3), NodeId(5), NodeId(7), NodeId(8), NodeId(9)];
+    let survivors = vec![
+        NodeId(1),
+        NodeId(3),
+        NodeId(5),
+        NodeId(7),
+        NodeId(8),
+        NodeId(9),
+    ];
     assert_eq!(output.survivors, survivors);
     assert_eq!(output.dropped, vec![NodeId(6)]);
     assert_eq!(output.sum, ring_sum(&inputs, &survivors));
@@ -53,14 +72,31 @@ fn sparse_graph_with_dropouts() {
     let n = 40;
     let keys = identities(n);
     let inputs = random_inputs(n, 50, 3);
-    let graph = Graph::Sparse { degree: 10, share_threshold: 7 };
-    let dropouts: BTreeMap<NodeId, DropPoint> = [(3, DropPoint::BeforeShares), (17, DropPoint::BeforeMaskedInput), (29, DropPoint::BeforeMaskedInput), (35, DropPoint::BeforeUnmask)]
-        .into_iter()
-        .map(|(i, p)| (NodeId(i), p))
-        .collect();
-    let report = run(config(&keys, 20, graph, 50, b"r3"), &keys, &inputs, dropouts, 3);
+    let graph = Graph::Sparse {
+        degree: 10,
+        share_threshold: 7,
+    };
+    let dropouts: BTreeMap<NodeId, DropPoint> = [
+        (3, DropPoint::BeforeShares),
+        (17, DropPoint::BeforeMaskedInput),
+        (29, DropPoint::BeforeMaskedInput),
+        (35, DropPoint::BeforeUnmask),
+    ]
+    .into_iter()
+    .map(|(i, p)| (NodeId(i), p))
+    .collect();
+    let report = run(
+        config(&keys, 20, graph, 50, b"r3"),
+        &keys,
+        &inputs,
+        dropouts,
+        3,
+    );
     let output = report.result.expect("round succeeds");
-    let survivors: Vec<NodeId> = ids(1..=n as u32).into_iter().filter(|id| ![3, 17, 29].contains(&id.0)).collect();
+    let survivors: Vec<NodeId> = ids(1..=n as u32)
+        .into_iter()
+        .filter(|id| ![3, 17, 29].contains(&id.0))
+        .collect();
     assert_eq!(output.survivors, survivors);
     assert_eq!(output.dropped, vec![NodeId(17), NodeId(29)]);
     assert_eq!(output.sum, ring_sum(&inputs, &survivors));
@@ -70,12 +106,21 @@ fn sparse_graph_with_dropouts() {
 fn fewer_than_threshold_survivors_fails_and_reveals_nothing() {
     let keys = identities(5);
     let inputs = random_inputs(5, 8, 4);
-    let dropouts: BTreeMap<NodeId, DropPoint> =
-        [(1, DropPoint::BeforeMaskedInput), (2, DropPoint::BeforeMaskedInput), (3, DropPoint::BeforeMaskedInput)]
-            .into_iter()
-            .map(|(i, p)| (NodeId(i), p))
-            .collect();
-    let report = run(config(&keys, 3, Graph::Full, 8, b"r4"), &keys, &inputs, dropouts, 4);
+    let dropouts: BTreeMap<NodeId, DropPoint> = [
+        (1, DropPoint::BeforeMaskedInput),
+        (2, DropPoint::BeforeMaskedInput),
+        (3, DropPoint::BeforeMaskedInput),
+    ]
+    .into_iter()
+    .map(|(i, p)| (NodeId(i), p))
+    .collect();
+    let report = run(
+        config(&keys, 3, Graph::Full, 8, b"r4"),
+        &keys,
+        &inputs,
+        dropouts,
+        4,
+    );
     match report.result {
         Err(SecaggError::RoundFailed { phase, got, needed }) => {
             assert_eq!((phase, got, needed), ("masked input", 2, 3));
@@ -88,13 +133,26 @@ fn fewer_than_threshold_survivors_fails_and_reveals_nothing() {
 fn too_few_unmasking_answers_fails_cleanly() {
     let keys = identities(5);
     let inputs = random_inputs(5, 8, 5);
-    let dropouts: BTreeMap<NodeId, DropPoint> =
-        [(1, DropPoint::BeforeUnmask), (2, DropPoint::BeforeUnmask), (3, DropPoint::BeforeUnmask)]
-            .into_iter()
-            .map(|(i, p)| (NodeId(i), p))
-            .collect();
-    let report = run(config(&keys, 3, Graph::Full, 8, b"r5"), &keys, &inputs, dropouts, 5);
-    assert!(matches!(report.result, Err(SecaggError::Reconstruction { .. })), "{:?}", report.result);
+    let dropouts: BTreeMap<NodeId, DropPoint> = [
+        (1, DropPoint::BeforeUnmask),
+        (2, DropPoint::BeforeUnmask),
+        (3, DropPoint::BeforeUnmask),
+    ]
+    .into_iter()
+    .map(|(i, p)| (NodeId(i), p))
+    .collect();
+    let report = run(
+        config(&keys, 3, Graph::Full, 8, b"r5"),
+        &keys,
+        &inputs,
+        dropouts,
+        5,
+    );
+    assert!(
+        matches!(report.result, Err(SecaggError::Reconstruction { .. })),
+        "{:?}",
+        report.result
+    );
 }
 
 #[test]
@@ -102,15 +160,35 @@ fn the_simulation_is_deterministic() {
     let keys = identities(6);
     let inputs = random_inputs(6, 16, 6);
     let dropouts = BTreeMap::from([(NodeId(5), DropPoint::BeforeMaskedInput)]);
-    let a = run(config(&keys, 4, Graph::Full, 16, b"r6"), &keys, &inputs, dropouts.clone(), 6);
-    let b = run(config(&keys, 4, Graph::Full, 16, b"r6"), &keys, &inputs, dropouts, 6);
+    let a = run(
+        config(&keys, 4, Graph::Full, 16, b"r6"),
+        &keys,
+        &inputs,
+        dropouts.clone(),
+        6,
+    );
+    let b = run(
+        config(&keys, 4, Graph::Full, 16, b"r6"),
+        &keys,
+        &inputs,
+        dropouts,
+        6,
+    );
     assert_eq!(a.result.expect("a"), b.result.expect("b"));
 }
 
 /// The outcome the protocol must produce for a full graph: with U4 the nodes that answer the
 /// unmasking round, the round succeeds iff |U4| >= t, and the sum covers U3 (masked inputs).
-fn expected_full_graph(n: usize, threshold: usize, drops: &BTreeMap<NodeId, DropPoint>) -> Option<Vec<NodeId>> {
-    let reached = |point: DropPoint| ids(1..=n as u32).into_iter().filter(move |id| drops.get(id).is_none_or(|p| *p > point));
+fn expected_full_graph(
+    n: usize,
+    threshold: usize,
+    drops: &BTreeMap<NodeId, DropPoint>,
+) -> Option<Vec<NodeId>> {
+    let reached = |point: DropPoint| {
+        ids(1..=n as u32)
+            .into_iter()
+            .filter(move |id| drops.get(id).is_none_or(|p| *p > point))
+    };
     let answered_unmask = reached(DropPoint::BeforeUnmask).count();
     (answered_unmask >= threshold).then(|| reached(DropPoint::BeforeMaskedInput).collect())
 }

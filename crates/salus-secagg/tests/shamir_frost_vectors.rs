@@ -31,13 +31,20 @@ struct Share {
 }
 
 fn scalar(text: &str) -> Scalar {
-    let bytes: [u8; 32] = hex::decode(text).expect("hex").try_into().expect("32 bytes");
+    let bytes: [u8; 32] = hex::decode(text)
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes");
     Option::from(Scalar::from_canonical_bytes(bytes)).expect("canonical scalar")
 }
 
 fn load(name: &str) -> Vectors {
-    let path = format!("{}/tests/data/frost-rfc9591/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("committed vector file")).expect("parses")
+    let path = format!(
+        "{}/tests/data/frost-rfc9591/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("committed vector file"))
+        .expect("parses")
 }
 
 fn check(name: &str) {
@@ -45,17 +52,39 @@ fn check(name: &str) {
     let threshold: usize = vectors.config.MIN_PARTICIPANTS.parse().expect("number");
     let secret = scalar(&vectors.inputs.group_secret_key);
     let coefficients: Vec<Scalar> = std::iter::once(secret)
-        .chain(vectors.inputs.share_polynomial_coefficients.iter().map(|c| scalar(c)))
+        .chain(
+            vectors
+                .inputs
+                .share_polynomial_coefficients
+                .iter()
+                .map(|c| scalar(c)),
+        )
         .collect();
-    assert_eq!(coefficients.len(), threshold, "{name}: polynomial degree is threshold - 1");
-    let shares: Vec<(u32, Scalar)> =
-        vectors.inputs.participant_shares.iter().map(|s| (s.identifier, scalar(&s.participant_share))).collect();
+    assert_eq!(
+        coefficients.len(),
+        threshold,
+        "{name}: polynomial degree is threshold - 1"
+    );
+    let shares: Vec<(u32, Scalar)> = vectors
+        .inputs
+        .participant_shares
+        .iter()
+        .map(|s| (s.identifier, scalar(&s.participant_share)))
+        .collect();
     for (x, expected) in &shares {
-        assert_eq!(shamir::evaluate(&coefficients, *x), *expected, "{name}: share of participant {x}");
+        assert_eq!(
+            shamir::evaluate(&coefficients, *x),
+            *expected,
+            "{name}: share of participant {x}"
+        );
     }
     // Every window of `threshold` consecutive shares (and the last ones) reconstructs the secret.
     for window in shares.windows(threshold).step_by(7) {
-        assert_eq!(shamir::reconstruct(window, threshold), Some(secret), "{name}");
+        assert_eq!(
+            shamir::reconstruct(window, threshold),
+            Some(secret),
+            "{name}"
+        );
     }
     // All shares together are consistent; a corrupted one is detected.
     assert_eq!(shamir::reconstruct(&shares, threshold), Some(secret));
@@ -65,7 +94,10 @@ fn check(name: &str) {
     }
     assert_eq!(shamir::reconstruct(&corrupted, threshold), None);
     // Fewer than threshold shares give nothing.
-    assert_eq!(shamir::reconstruct(&shares[..threshold - 1], threshold), None);
+    assert_eq!(
+        shamir::reconstruct(&shares[..threshold - 1], threshold),
+        None
+    );
 }
 
 #[test]

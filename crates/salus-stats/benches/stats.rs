@@ -2,6 +2,8 @@
 //! grid sums, Kaplan-Meier on 1M rows and logistic terms. Data are simulated from a
 //! fixed seed, so runs are comparable.
 
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

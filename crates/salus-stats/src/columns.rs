@@ -69,8 +69,8 @@ fn same_number(column: &Column, row: usize, value: &str) -> bool {
 fn parse_binary(column: &Column, row: usize) -> Option<bool> {
     match column.data() {
         ColumnData::Numeric(v) => match v.get(row).copied().flatten() {
-            Some(x) if x == 0.0 => Some(false),
-            Some(x) if x == 1.0 => Some(true),
+            Some(0.0) => Some(false),
+            Some(1.0) => Some(true),
             _ => None,
         },
         ColumnData::Text(v) => {
@@ -117,6 +117,7 @@ pub fn level_codes(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use salus_table::{CsvOptions, read_csv};
@@ -128,7 +129,10 @@ mod tests {
         let rows = [0, 1, 2];
         assert_eq!(binary_at(&t, "e", &rows).unwrap(), [true, false, true]);
         assert_eq!(binary_at(&t, "w", &rows).unwrap(), [true, false, true]);
-        assert_eq!(binary_at(&t, "status=2", &rows).unwrap(), [true, false, false]);
+        assert_eq!(
+            binary_at(&t, "status=2", &rows).unwrap(),
+            [true, false, false]
+        );
         let err = binary_at(&t, "status", &rows).unwrap_err().to_string();
         assert!(err.contains("status") && err.contains("row 0"), "{err}");
     }
@@ -137,7 +141,10 @@ mod tests {
     fn level_codes_follow_sorted_or_given_levels() {
         let t = read_csv("g\nb\na\nb\n".as_bytes(), &CsvOptions::default()).unwrap();
         let (codes, levels) = level_codes(&t, "g", &[0, 1, 2], None).unwrap();
-        assert_eq!((codes, levels), (vec![1, 0, 1], vec!["a".into(), "b".into()]));
+        assert_eq!(
+            (codes, levels),
+            (vec![1, 0, 1], vec!["a".into(), "b".into()])
+        );
         let given = ["b".to_string(), "a".to_string(), "c".to_string()];
         let (codes, _) = level_codes(&t, "g", &[0, 1, 2], Some(&given)).unwrap();
         assert_eq!(codes, [0, 1, 0]);

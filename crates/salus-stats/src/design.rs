@@ -163,7 +163,11 @@ impl Design {
     /// Builds the design of `spec` over `table`. Rows with a missing value in any
     /// term's column or in one of `also_required` (time, event, strata, outcome...)
     /// are dropped; the second value is how many.
-    pub fn build(table: &Table, spec: &DesignSpec, also_required: &[&str]) -> Result<(Design, usize)> {
+    pub fn build(
+        table: &Table,
+        spec: &DesignSpec,
+        also_required: &[&str],
+    ) -> Result<(Design, usize)> {
         let rows = complete_rows(table, spec, also_required)?;
         let dropped = table.nrows() - rows.len();
         let mut blocks: Vec<Block> = Vec::new();
@@ -192,7 +196,7 @@ impl Design {
     /// A design from a row-major matrix (`x.len()` must be a multiple of `names.len()`).
     pub fn from_matrix(names: Vec<String>, x: Vec<f64>) -> Result<Design> {
         let p = names.len();
-        if (p == 0 && !x.is_empty()) || (p > 0 && x.len() % p != 0) {
+        if (p == 0 && !x.is_empty()) || (p > 0 && !x.len().is_multiple_of(p)) {
             return Err(StatsError::Shape {
                 what: "design matrix (values must fill whole rows)",
                 expected: p * x.len().div_ceil(p.max(1)),
@@ -275,7 +279,12 @@ struct Block {
 /// Indices of the rows where every used column has a value.
 fn complete_rows(table: &Table, spec: &DesignSpec, also_required: &[&str]) -> Result<Vec<usize>> {
     let mut used: Vec<&Column> = Vec::new();
-    for name in spec.terms.iter().map(Term::column).chain(also_required.iter().copied()) {
+    for name in spec
+        .terms
+        .iter()
+        .map(Term::column)
+        .chain(also_required.iter().copied())
+    {
         used.push(table.column(name)?);
     }
     Ok((0..table.nrows())
@@ -363,13 +372,15 @@ fn categorical_block(column: &Column, rows: &[usize], levels: &[String]) -> Resu
     let mut columns = vec![vec![0.0; rows.len()]; k.saturating_sub(1)];
     for (i, &r) in rows.iter().enumerate() {
         let value = column.display(r).unwrap_or_default();
-        let pos = levels.iter().position(|l| *l == *value).ok_or_else(|| {
-            StatsError::UnknownLevel {
-                column: column.name().to_string(),
-                level: value.to_string(),
-                known: levels.join(", "),
-            }
-        })?;
+        let pos =
+            levels
+                .iter()
+                .position(|l| *l == *value)
+                .ok_or_else(|| StatsError::UnknownLevel {
+                    column: column.name().to_string(),
+                    level: value.to_string(),
+                    known: levels.join(", "),
+                })?;
         if pos > 0 {
             columns[pos - 1][i] = 1.0;
         }
@@ -381,7 +392,12 @@ fn categorical_block(column: &Column, rows: &[usize], levels: &[String]) -> Resu
     Ok(Block { names, columns })
 }
 
-fn assemble(blocks: Vec<Block>, rows: Vec<usize>, intercept: bool, levels: Vec<CategoricalLevels>) -> Design {
+fn assemble(
+    blocks: Vec<Block>,
+    rows: Vec<usize>,
+    intercept: bool,
+    levels: Vec<CategoricalLevels>,
+) -> Design {
     let mut names = Vec::new();
     let mut columns: Vec<Vec<f64>> = Vec::new();
     if intercept {
@@ -406,6 +422,7 @@ fn assemble(blocks: Vec<Block>, rows: Vec<usize>, intercept: bool, levels: Vec<C
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use salus_table::{CsvOptions, read_csv};
@@ -417,10 +434,14 @@ mod tests {
     #[test]
     fn one_hot_with_sorted_reference_and_listwise_deletion() {
         let t = table("age,grade,time\n50,II,3\n60,I,\n70,III,5\n,II,6\n80,I,7\n");
-        let spec = DesignSpec::new(vec![Term::numeric("age"), Term::categorical("grade")]).with_intercept();
+        let spec = DesignSpec::new(vec![Term::numeric("age"), Term::categorical("grade")])
+            .with_intercept();
         let (d, dropped) = Design::build(&t, &spec, &["time"]).unwrap();
         assert_eq!(dropped, 2);
-        assert_eq!(d.names(), ["intercept", "age", "grade[T.II]", "grade[T.III]"]);
+        assert_eq!(
+            d.names(),
+            ["intercept", "age", "grade[T.II]", "grade[T.III]"]
+        );
         assert_eq!(d.source_rows(), [0, 2, 4]);
         assert_eq!(d.row(0), [1.0, 50.0, 1.0, 0.0]);
         assert_eq!(d.row(1), [1.0, 70.0, 0.0, 1.0]);
@@ -444,7 +465,10 @@ mod tests {
         let (d, _) = Design::build(&t, &spec, &[]).unwrap();
         assert_eq!(d.names(), ["grade[T.II]", "grade[T.III]"]);
         assert_eq!(d.row(2), [1.0, 0.0]);
-        let short = DesignSpec::new(vec![Term::categorical_with_levels("grade", vec!["I".into()])]);
+        let short = DesignSpec::new(vec![Term::categorical_with_levels(
+            "grade",
+            vec!["I".into()],
+        )]);
         let err = Design::build(&t, &short, &[]).unwrap_err().to_string();
         assert!(err.contains("`II`") && err.contains("grade"), "{err}");
     }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::columns::{binary_at, binary_spec, numeric_at};
 use crate::design::{Design, DesignSpec};
 use crate::error::{Result, StatsError};
-use crate::newton::{FailureReason, FitFailure, FitSummary, NewtonDriver, NewtonOptions, NewtonTerms, run_local};
+use crate::newton::{
+    FailureReason, FitFailure, FitSummary, NewtonDriver, NewtonOptions, NewtonTerms, run_local,
+};
 use crate::summary::{Coefficient, LrTest, coefficient_table};
 
 /// The response distribution of a GLM.
@@ -26,7 +28,12 @@ pub enum Family {
 }
 
 /// Newton terms of one site's data at `beta`.
-pub fn local_terms(design: &Design, y: &[f64], beta: &[f64], family: Family) -> Result<NewtonTerms> {
+pub fn local_terms(
+    design: &Design,
+    y: &[f64],
+    beta: &[f64],
+    family: Family,
+) -> Result<NewtonTerms> {
     check(design, y, beta)?;
     let p = design.ncols();
     let mut terms = NewtonTerms::zeros(p);
@@ -38,7 +45,11 @@ pub fn local_terms(design: &Design, y: &[f64], beta: &[f64], family: Family) -> 
             Family::Logistic => {
                 let mu = sigmoid(eta);
                 let e = (-eta.abs()).exp();
-                (yi * eta - log1p_exp(eta), yi - mu, e / ((1.0 + e) * (1.0 + e)))
+                (
+                    yi * eta - log1p_exp(eta),
+                    yi - mu,
+                    e / ((1.0 + e) * (1.0 + e)),
+                )
             }
             Family::Gaussian => {
                 let r = yi - eta;
@@ -135,13 +146,13 @@ pub fn fit(design: &Design, y: &[f64], family: Family, options: &NewtonOptions) 
     if design.nrows() == 0 {
         return Err(StatsError::NoData("no observations are left to fit".into()));
     }
-    if family == Family::Logistic {
-        if let Some(row) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
-            return Err(StatsError::NotBinary {
-                column: "outcome".into(),
-                row,
-            });
-        }
+    if family == Family::Logistic
+        && let Some(row) = y.iter().position(|&v| v != 0.0 && v != 1.0)
+    {
+        return Err(StatsError::NotBinary {
+            column: "outcome".into(),
+            row,
+        });
     }
     let driver = NewtonDriver::new(design.ncols(), options.clone());
     let outcome = run_local(driver, |beta| local_terms(design, y, beta, family))?;
@@ -179,7 +190,12 @@ impl OutcomeStats {
 }
 
 /// The result of a converged GLM fit (local or federated).
-pub fn summarize(names: &[String], summary: &FitSummary, family: Family, stats: OutcomeStats) -> GlmFit {
+pub fn summarize(
+    names: &[String],
+    summary: &FitSummary,
+    family: Family,
+    stats: OutcomeStats,
+) -> GlmFit {
     let p = names.len();
     let (loglik, null_loglik, dispersion) = match family {
         Family::Logistic => {
@@ -198,7 +214,11 @@ pub fn summarize(names: &[String], summary: &FitSummary, family: Family, stats: 
                 stats.sum_y2
             };
             let df = (stats.n - p as f64).max(1.0);
-            (gaussian_loglik(rss, stats.n), gaussian_loglik(null_rss, stats.n), rss / df)
+            (
+                gaussian_loglik(rss, stats.n),
+                gaussian_loglik(null_rss, stats.n),
+                rss / df,
+            )
         }
     };
     let mut scaled = summary.clone();
@@ -246,7 +266,12 @@ pub fn summarize_failure(
 
 /// A GLM's data read from a table with listwise deletion: design (with intercept
 /// when the spec asks for it), outcome, dropped row count.
-pub fn read_table(table: &Table, outcome: &str, spec: &DesignSpec, family: Family) -> Result<(Design, Vec<f64>, usize)> {
+pub fn read_table(
+    table: &Table,
+    outcome: &str,
+    spec: &DesignSpec,
+    family: Family,
+) -> Result<(Design, Vec<f64>, usize)> {
     let (column, _) = binary_spec(table, outcome);
     let (design, dropped) = Design::build(table, spec, &[column])?;
     let rows = design.source_rows();
@@ -261,6 +286,7 @@ pub fn read_table(table: &Table, outcome: &str, spec: &DesignSpec, family: Famil
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -269,6 +295,8 @@ mod tests {
         assert!((log1p_exp(800.0) - 800.0).abs() < 1e-12);
         assert!(log1p_exp(-800.0) >= 0.0 && log1p_exp(-800.0) < 1e-300);
         assert!((sigmoid(0.0) - 0.5).abs() < 1e-16);
-        assert!((logistic_null_loglik(4.0, 1.0) - (0.25f64.ln() + 3.0 * 0.75f64.ln())).abs() < 1e-15);
+        assert!(
+            (logistic_null_loglik(4.0, 1.0) - (0.25f64.ln() + 3.0 * 0.75f64.ln())).abs() < 1e-15
+        );
     }
 }

@@ -54,7 +54,11 @@ impl KmCurve {
                 actual: at_risk.len().min(events_at.len()),
             });
         }
-        if at_risk.iter().zip(&events_at).any(|(n, d)| *d < 0.0 || n < d) {
+        if at_risk
+            .iter()
+            .zip(&events_at)
+            .any(|(n, d)| *d < 0.0 || n < d)
+        {
             return Err(StatsError::BadSums(
                 "Kaplan-Meier counts have more events than subjects at risk".into(),
             ));
@@ -75,7 +79,11 @@ impl KmCurve {
             lower.push(lo);
             upper.push(hi);
         }
-        let median = times.iter().zip(&survival).find(|(_, s)| **s <= 0.5).map(|(t, _)| *t);
+        let median = times
+            .iter()
+            .zip(&survival)
+            .find(|(_, s)| **s <= 0.5)
+            .map(|(t, _)| *t);
         Ok(KmCurve {
             n: at_risk.first().map_or(0, |&n| n.round() as usize),
             events: events_at.iter().sum::<f64>().round() as usize,
@@ -99,7 +107,11 @@ impl KmCurve {
     /// The 95% interval at time `t`, as a step function like [`KmCurve::survival_at`].
     pub fn interval_at(&self, t: f64) -> (f64, f64) {
         let k = self.times.partition_point(|&s| s <= t);
-        if k == 0 { (1.0, 1.0) } else { (self.lower[k - 1], self.upper[k - 1]) }
+        if k == 0 {
+            (1.0, 1.0)
+        } else {
+            (self.lower[k - 1], self.upper[k - 1])
+        }
     }
 }
 
@@ -202,6 +214,7 @@ pub fn from_grid_counts(summed: &[f64], grid: &TimeGrid) -> Result<KmCurve> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -226,11 +239,20 @@ mod tests {
     #[test]
     fn grid_counts_equal_counts_of_rounded_times() {
         let grid = TimeGrid::regular(0.0, 2.0, 3).unwrap();
-        let counts = grid_local_counts(&[0.5, 1.0, 2.5, 3.0, 9.0], &[true, false, true, true, true], &grid).unwrap();
+        let counts = grid_local_counts(
+            &[0.5, 1.0, 2.5, 3.0, 9.0],
+            &[true, false, true, true, true],
+            &grid,
+        )
+        .unwrap();
         // Rounded exits: 2, 2, 4, 4, and 9 -> censored at 4.
         assert_eq!(counts, [5.0, 5.0, 3.0, 0.0, 1.0, 2.0]);
         let km = from_grid_counts(&counts, &grid).unwrap();
-        let local = fit(&[2.0, 2.0, 4.0, 4.0, 4.0], &[true, false, true, true, false]).unwrap();
+        let local = fit(
+            &[2.0, 2.0, 4.0, 4.0, 4.0],
+            &[true, false, true, true, false],
+        )
+        .unwrap();
         assert_eq!(km, local);
     }
 }

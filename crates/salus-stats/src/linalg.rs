@@ -85,8 +85,8 @@ impl SpdFactor {
         let mut inv_scale = Vec::with_capacity(p);
         for j in 0..p {
             let d = full[j * p + j];
-            // `!(d > 0)` also catches NaN.
-            if !(d > 0.0) || !d.is_finite() {
+            // NaN is not finite, so this also catches NaN.
+            if !d.is_finite() || d <= 0.0 {
                 return Err(Singularity::NoVariation { column: j });
             }
             inv_scale.push(1.0 / d.sqrt());
@@ -162,13 +162,14 @@ fn combination_of(c: &Mat<f64>, j: usize) -> Vec<usize> {
     llt.solve_in_place(a.as_mut());
     let weights: Vec<f64> = (0..j).map(|i| a[(i, 0)].abs()).collect();
     let largest = weights.iter().copied().fold(0.0, f64::max);
-    if !(largest > 0.0) {
+    if largest.is_nan() || largest <= 0.0 {
         return (0..j).collect();
     }
     (0..j).filter(|&i| weights[i] > 1e-3 * largest).collect()
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

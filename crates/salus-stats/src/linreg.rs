@@ -90,7 +90,9 @@ pub fn from_sums(summed: &[f64], names: &[String]) -> Result<LinregFit> {
     }
     let factor = SpdFactor::new(&xtx, p).map_err(|s| {
         let reason = match s {
-            crate::linalg::Singularity::NoVariation { column } => crate::newton::FailureReason::NoVariation { column },
+            crate::linalg::Singularity::NoVariation { column } => {
+                crate::newton::FailureReason::NoVariation { column }
+            }
             crate::linalg::Singularity::Combination { column, of } => {
                 crate::newton::FailureReason::Collinear { column, of }
             }

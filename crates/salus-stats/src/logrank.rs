@@ -73,7 +73,9 @@ impl Accumulator {
 
     fn finish(self) -> Result<LogRankTest> {
         let m = self.k - 1;
-        let u: Vec<f64> = (0..m).map(|j| self.observed[j] - self.expected[j]).collect();
+        let u: Vec<f64> = (0..m)
+            .map(|j| self.observed[j] - self.expected[j])
+            .collect();
         let v: Vec<f64> = (0..m * m)
             .map(|idx| self.variance[(idx / m) * self.k + idx % m])
             .collect();
@@ -109,7 +111,9 @@ pub struct Groups<'a> {
 impl Groups<'_> {
     fn check(&self, n: usize) -> Result<()> {
         if self.n_groups < 2 {
-            return Err(StatsError::InvalidOption("the log-rank test needs at least two groups".into()));
+            return Err(StatsError::InvalidOption(
+                "the log-rank test needs at least two groups".into(),
+            ));
         }
         if self.group.len() != n || self.stratum.is_some_and(|s| s.len() != n) {
             return Err(StatsError::Shape {
@@ -119,9 +123,13 @@ impl Groups<'_> {
             });
         }
         let bad_group = self.group.iter().any(|&g| g as usize >= self.n_groups);
-        let bad_stratum = self.stratum.is_some_and(|s| s.iter().any(|&c| c as usize >= self.n_strata));
+        let bad_stratum = self
+            .stratum
+            .is_some_and(|s| s.iter().any(|&c| c as usize >= self.n_strata));
         if bad_group || bad_stratum {
-            return Err(StatsError::InvalidOption("a group or stratum code is out of range".into()));
+            return Err(StatsError::InvalidOption(
+                "a group or stratum code is out of range".into(),
+            ));
         }
         Ok(())
     }
@@ -131,7 +139,11 @@ impl Groups<'_> {
     }
 
     fn strata(&self) -> usize {
-        if self.stratum.is_some() { self.n_strata.max(1) } else { 1 }
+        if self.stratum.is_some() {
+            self.n_strata.max(1)
+        } else {
+            1
+        }
     }
 }
 
@@ -148,7 +160,9 @@ pub fn test(times: &[f64], events: &[bool], groups: Groups<'_>) -> Result<LogRan
     let k = groups.n_groups;
     let mut acc = Accumulator::new(k);
     for s in 0..groups.strata() {
-        let mut rows: Vec<usize> = (0..times.len()).filter(|&i| groups.stratum_of(i) == s).collect();
+        let mut rows: Vec<usize> = (0..times.len())
+            .filter(|&i| groups.stratum_of(i) == s)
+            .collect();
         rows.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
         let mut at_risk = vec![0.0; k];
         for &i in &rows {
@@ -177,7 +191,12 @@ pub fn test(times: &[f64], events: &[bool], groups: Groups<'_>) -> Result<LogRan
 /// A site's grid counts for the log-rank test: for each stratum, for each group, the
 /// Kaplan-Meier grid counts ([`crate::km::grid_local_counts`]) of that group's rows.
 /// Length `strata x groups x 2 x grid points`.
-pub fn grid_local_counts(times: &[f64], events: &[bool], groups: Groups<'_>, grid: &TimeGrid) -> Result<Vec<f64>> {
+pub fn grid_local_counts(
+    times: &[f64],
+    events: &[bool],
+    groups: Groups<'_>,
+    grid: &TimeGrid,
+) -> Result<Vec<f64>> {
     groups.check(times.len())?;
     let block = 2 * grid.len();
     let mut out = vec![0.0; groups.strata() * groups.n_groups * block];
@@ -201,7 +220,7 @@ pub fn grid_local_counts(times: &[f64], events: &[bool], groups: Groups<'_>, gri
 pub fn from_grid_counts(summed: &[f64], grid: &TimeGrid, n_groups: usize) -> Result<LogRankTest> {
     let g = grid.len();
     let per_stratum = n_groups * 2 * g;
-    if n_groups < 2 || summed.is_empty() || summed.len() % per_stratum != 0 {
+    if n_groups < 2 || summed.is_empty() || !summed.len().is_multiple_of(per_stratum) {
         return Err(StatsError::BadSums(format!(
             "log-rank grid counts must hold a multiple of {per_stratum} values ({n_groups} groups x 2 x {g} points), got {}",
             summed.len()
@@ -219,6 +238,7 @@ pub fn from_grid_counts(summed: &[f64], grid: &TimeGrid, n_groups: usize) -> Res
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -298,6 +298,8 @@ pub struct NewtonDriver {
     halvings: usize,
     /// The last few accepted steps, oldest first (for divergence detection).
     steps: Vec<Vec<f64>>,
+    /// Diagonal of the information at the starting point.
+    initial_diagonal: Vec<f64>,
     finished: bool,
 }
 
@@ -320,6 +322,7 @@ impl NewtonDriver {
             iterations: 0,
             halvings: 0,
             steps: Vec::new(),
+            initial_diagonal: Vec::new(),
             finished: false,
         }
     }
@@ -357,6 +360,8 @@ impl NewtonDriver {
                     return self.fail(FailureReason::NonFinite);
                 }
                 self.initial_loglik = terms.loglik;
+                let p = self.dim();
+                self.initial_diagonal = (0..p).map(|j| terms.information[j * p + j]).collect();
                 self.accept(terms.clone());
             }
             Some(acc) => {
@@ -373,7 +378,12 @@ impl NewtonDriver {
 
     fn accept(&mut self, terms: NewtonTerms) {
         if let Some(prev) = &self.accepted {
-            let step: Vec<f64> = self.trial.iter().zip(&prev.beta).map(|(a, b)| a - b).collect();
+            let step: Vec<f64> = self
+                .trial
+                .iter()
+                .zip(&prev.beta)
+                .map(|(a, b)| a - b)
+                .collect();
             self.steps.push(step);
             if self.steps.len() > DIVERGENCE_WINDOW {
                 self.steps.remove(0);
@@ -409,17 +419,35 @@ impl NewtonDriver {
             return self.fail(FailureReason::NonFinite);
         };
         let p = self.dim();
+        let vanishing = self.vanishing(&acc.terms.information);
+        if !vanishing.is_empty() {
+            return self.fail(FailureReason::Diverging { columns: vanishing });
+        }
         let factor = match SpdFactor::new(&acc.terms.information, p) {
             Ok(f) => f,
-            Err(Singularity::NoVariation { column }) => {
-                return self.fail(FailureReason::NoVariation { column });
-            }
-            Err(Singularity::Combination { column, of }) => {
-                return self.fail(FailureReason::Collinear { column, of });
+            Err(singular) => {
+                // A coefficient running to infinity can make the information look
+                // singular: report the divergence, the real cause.
+                let diverging = match self.steps.last() {
+                    Some(last) => self.diverging(&last.clone(), &acc.beta),
+                    None => Vec::new(),
+                };
+                let reason = match singular {
+                    _ if !diverging.is_empty() => FailureReason::Diverging { columns: diverging },
+                    Singularity::NoVariation { column } => FailureReason::NoVariation { column },
+                    Singularity::Combination { column, of } => {
+                        FailureReason::Collinear { column, of }
+                    }
+                };
+                return self.fail(reason);
             }
         };
         let step = factor.solve(&acc.terms.gradient);
-        let decrement: f64 = step.iter().zip(&acc.terms.gradient).map(|(s, g)| s * g).sum();
+        let decrement: f64 = step
+            .iter()
+            .zip(&acc.terms.gradient)
+            .map(|(s, g)| s * g)
+            .sum();
         let limit = self.options.tolerance * acc.terms.loglik.abs().max(1.0);
         let converged = decrement <= limit;
         if converged || self.iterations >= self.options.max_iterations {
@@ -457,9 +485,32 @@ impl NewtonDriver {
             .filter(|&j| {
                 let mut seq: Vec<f64> = self.steps.iter().map(|s| s[j]).collect();
                 seq.push(pending[j]);
-                let same_sign = seq.iter().all(|v| v.signum() == pending[j].signum() && *v != 0.0);
+                let same_sign = seq
+                    .iter()
+                    .all(|v| v.signum() == pending[j].signum() && *v != 0.0);
                 let not_shrinking = seq.windows(2).all(|w| w[1].abs() >= 0.5 * w[0].abs());
                 same_sign && not_shrinking && pending[j].abs() > 1e-3 * beta[j].abs()
+            })
+            .collect()
+    }
+
+    /// Coefficients whose information has collapsed (below 1e-8 of its value at the
+    /// start) while the last steps kept pushing them the same way: on a regular
+    /// likelihood the information changes by modest factors, while for a coefficient
+    /// running to infinity it decays like `exp(-|b|)`. Catching this early avoids the
+    /// rounding noise of the vanishing information.
+    fn vanishing(&self, information: &[f64]) -> Vec<usize> {
+        let p = self.dim();
+        if self.steps.len() < 2 || self.initial_diagonal.len() != p {
+            return Vec::new();
+        }
+        let last = &self.steps[self.steps.len() - 1];
+        let before = &self.steps[self.steps.len() - 2];
+        (0..p)
+            .filter(|&j| {
+                let start = self.initial_diagonal[j];
+                let consistent = last[j] != 0.0 && last[j].signum() == before[j].signum();
+                start > 0.0 && information[j * p + j] < 1e-8 * start && consistent
             })
             .collect()
     }
@@ -516,6 +567,7 @@ pub(crate) fn run_local(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -532,7 +584,12 @@ mod tests {
             information: vec![2.0, 0.5, 0.5, 1.0],
         };
         assert_eq!(NewtonTerms::from_flat(&a.to_flat(), 2).unwrap(), a);
-        let flat_sum: Vec<f64> = a.to_flat().iter().zip(b.to_flat()).map(|(x, y)| x + y).collect();
+        let flat_sum: Vec<f64> = a
+            .to_flat()
+            .iter()
+            .zip(b.to_flat())
+            .map(|(x, y)| x + y)
+            .collect();
         let sum = NewtonTerms::sum([&a, &b]).unwrap();
         assert_eq!(NewtonTerms::from_flat(&flat_sum, 2).unwrap(), sum);
         assert!(NewtonTerms::from_flat(&flat_sum[1..], 2).is_err());
@@ -571,7 +628,13 @@ mod tests {
         let NextStep::Failed(f) = driver.observe(&terms) else {
             panic!("expected failure");
         };
-        assert_eq!(f.reason, FailureReason::Collinear { column: 1, of: vec![0] });
+        assert_eq!(
+            f.reason,
+            FailureReason::Collinear {
+                column: 1,
+                of: vec![0]
+            }
+        );
         let msg = f.to_error(&["age".into(), "age2".into()]).to_string();
         assert!(msg.contains("`age2`") && msg.contains("`age`"), "{msg}");
     }
@@ -580,16 +643,19 @@ mod tests {
     fn detects_a_coefficient_running_to_infinity() {
         // l(b) = -log(1 + exp(-b)): supremum 0 as b -> infinity (perfect separation).
         let eval = |b: f64| {
-            let p = 1.0 / (1.0 + (-b).exp());
+            let e = (-b).exp();
             NewtonTerms {
-                loglik: -(1.0 + (-b).exp()).ln(),
-                gradient: vec![1.0 - p],
-                information: vec![p * (1.0 - p)],
+                loglik: -e.ln_1p(),
+                gradient: vec![e / (1.0 + e)],
+                information: vec![e / ((1.0 + e) * (1.0 + e))],
             }
         };
         let driver = NewtonDriver::new(1, NewtonOptions::default());
         let out = run_local(driver, |b| Ok(eval(b[0]))).unwrap();
         let failure = out.unwrap_err();
-        assert_eq!(failure.reason, FailureReason::Diverging { columns: vec![0] });
+        assert_eq!(
+            failure.reason,
+            FailureReason::Diverging { columns: vec![0] }
+        );
     }
 }

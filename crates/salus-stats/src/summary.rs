@@ -1,8 +1,9 @@
 //! Coefficient tables, p-values and likelihood-ratio tests shared by all models.
 //!
-//! Two-sided normal p-values use `erfc(|z| / sqrt 2)`, which keeps full relative
-//! precision far into the tail (`1 - Phi(z)` would round to 0 beyond z = 8); the
-//! chi-square and Student t tails come from `statrs`.
+//! Two-sided normal p-values use `erfc(|z| / sqrt 2)` from `libm` (accurate to about
+//! one ulp), which keeps full relative precision far into the tail (`1 - Phi(z)` would
+//! round to 0 beyond z = 8); the chi-square and Student t tails come from `statrs`
+//! (regularised incomplete gamma and beta functions, about 1e-13 relative here).
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF, StudentsT};
@@ -76,7 +77,7 @@ pub fn normal_two_sided_p(z: f64) -> f64 {
     if z.is_nan() {
         return f64::NAN;
     }
-    statrs::function::erf::erfc(z.abs() / std::f64::consts::SQRT_2)
+    libm::erfc(z.abs() / std::f64::consts::SQRT_2)
 }
 
 /// Upper tail `P(X > x)` of a chi-square distribution with `df` degrees of freedom.
@@ -141,19 +142,34 @@ pub fn cox_coefficient_table(names: &[String], fit: &FitSummary) -> Vec<CoxCoeff
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs()
+    }
+
+    fn close_statrs(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-10 * b.abs()
+    }
+
     #[test]
     fn p_values_match_reference_values() {
-        // Reference values from scipy.stats (norm.sf * 2, chi2.sf, t.sf * 2).
-        assert!((normal_two_sided_p(1.959963984540054) - 0.05).abs() < 1e-15);
-        assert!((normal_two_sided_p(-3.0) - 0.0026997960632601866).abs() < 1e-17);
-        let tail = normal_two_sided_p(10.0);
-        assert!((tail / 1.5239706048320995e-23 - 1.0).abs() < 1e-12);
-        assert!((chi_square_sf(3.841458820694124, 1.0) - 0.05).abs() < 1e-13);
-        assert!((chi_square_sf(10.0, 3.0) - 0.018566135463043118).abs() < 1e-13);
-        assert!((student_t_two_sided_p(2.0, 10.0) - 0.07338803477074388).abs() < 1e-12);
+        // Reference values from scipy 1.17 (2 * norm.sf, chi2.sf, 2 * t.sf).
+        assert!(close(normal_two_sided_p(1.959963984540054), 0.05));
+        assert!(close(normal_two_sided_p(-3.0), 0.0026997960632601866));
+        assert!(close(normal_two_sided_p(10.0), 1.523970604832094e-23));
+        assert!(close_statrs(
+            chi_square_sf(3.841458820694124, 1.0),
+            0.04999999999999989
+        ));
+        assert!(close_statrs(chi_square_sf(10.0, 3.0), 0.01856613546304325));
+        assert!(close_statrs(
+            student_t_two_sided_p(2.0, 10.0),
+            0.07338803477074037
+        ));
         assert_eq!(chi_square_sf(0.0, 2.0), 1.0);
+        assert!(normal_two_sided_p(f64::NAN).is_nan());
     }
 }

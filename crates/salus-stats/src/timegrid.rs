@@ -22,7 +22,9 @@ impl TimeGrid {
     /// A grid from its points (strictly increasing, finite, at least one).
     pub fn new(points: Vec<f64>) -> Result<Self> {
         if points.is_empty() {
-            return Err(StatsError::InvalidOption("a time grid needs at least one point".into()));
+            return Err(StatsError::InvalidOption(
+                "a time grid needs at least one point".into(),
+            ));
         }
         if points.iter().any(|t| !t.is_finite()) || points.windows(2).any(|w| w[0] >= w[1]) {
             return Err(StatsError::InvalidOption(
@@ -34,8 +36,10 @@ impl TimeGrid {
 
     /// `count` points `start, start + step, ...` (each computed as `start + k * step`).
     pub fn regular(start: f64, step: f64, count: usize) -> Result<Self> {
-        if !(step > 0.0) {
-            return Err(StatsError::InvalidOption("the grid step must be positive".into()));
+        if step.is_nan() || step <= 0.0 {
+            return Err(StatsError::InvalidOption(
+                "the grid step must be positive".into(),
+            ));
         }
         Self::new((0..count).map(|k| start + k as f64 * step).collect())
     }
@@ -72,6 +76,7 @@ impl TimeGrid {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,14 +1,16 @@
 //! Non-convergence and bad input: collinearity and separation name the covariates,
 //! malformed data and tampered sums give clear errors instead of wrong numbers.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::table;
 use salus_stats::cox::{self, CoxData, CoxOptions, CoxSpec};
 use salus_stats::glm::{self, Family};
 use salus_stats::{
-    Design, DesignSpec, FailureReason, NewtonDriver, NewtonOptions, NewtonTerms, NextStep, StatsError, Term,
-    TimeGrid, km, linreg,
+    Design, DesignSpec, FailureReason, NewtonDriver, NewtonOptions, NewtonTerms, NextStep,
+    StatsError, Term, TimeGrid, km, linreg,
 };
 use salus_table::{Column, Table};
 
@@ -32,22 +34,39 @@ fn collinear_covariate_is_named_with_its_combination() {
     let t = table("rossi.csv");
     let fin = t.numeric("fin").unwrap();
     let race = t.numeric("race").unwrap();
-    let sum: Vec<Option<f64>> = fin.iter().zip(race).map(|(a, b)| Some(a.unwrap() + 2.0 * b.unwrap())).collect();
+    let sum: Vec<Option<f64>> = fin
+        .iter()
+        .zip(race)
+        .map(|(a, b)| Some(a.unwrap() + 2.0 * b.unwrap()))
+        .collect();
     let t = rossi_with(Column::numeric("fin_race", sum));
-    let input = rossi_spec(&["fin", "age", "race", "fin_race"]).read(&t).unwrap();
+    let input = rossi_spec(&["fin", "age", "race", "fin_race"])
+        .read(&t)
+        .unwrap();
     let err = cox::fit(&input.data, &CoxOptions::default()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, StatsError::Collinear(_)), "{msg}");
-    assert!(msg.contains("`fin_race`") && msg.contains("`fin`") && msg.contains("`race`"), "{msg}");
-    assert!(!msg.contains("`age`"), "age is not part of the combination: {msg}");
+    assert!(
+        msg.contains("`fin_race`") && msg.contains("`fin`") && msg.contains("`race`"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("`age`"),
+        "age is not part of the combination: {msg}"
+    );
 }
 
 #[test]
 fn constant_covariate_is_named() {
     let t = rossi_with(Column::numeric("site", vec![Some(3.0); 432]));
     let input = rossi_spec(&["fin", "site", "age"]).read(&t).unwrap();
-    let msg = cox::fit(&input.data, &CoxOptions::default()).unwrap_err().to_string();
-    assert!(msg.contains("`site`") && msg.contains("no variation"), "{msg}");
+    let msg = cox::fit(&input.data, &CoxOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("`site`") && msg.contains("no variation"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -61,7 +80,33 @@ fn monotone_likelihood_in_cox_names_the_covariate() {
     let fit = cox::fit(&input.data, &CoxOptions::default()).unwrap();
     assert!(!fit.converged);
     assert_eq!(fit.warnings.len(), 1);
-    assert!(fit.warnings[0].contains("`leak`") && !fit.warnings[0].contains("`fin`"), "{}", fit.warnings[0]);
+    assert!(
+        fit.warnings[0].contains("`leak`") && !fit.warnings[0].contains("`fin`"),
+        "{}",
+        fit.warnings[0]
+    );
+}
+
+#[test]
+fn real_quasi_separation_is_reported_not_fitted() {
+    // UCI heart disease: all four patients with chest pain type 0 are healthy, so the
+    // intercept and the other chest-pain levels run off together (statsmodels returns
+    // coefficients near +-25 with standard errors of 35,000 here).
+    let t = table("heart_disease.csv");
+    let spec = DesignSpec::new(vec![
+        Term::numeric("age"),
+        Term::numeric("sex"),
+        Term::categorical("cp"),
+    ])
+    .with_intercept();
+    let (design, y, _) = glm::read_table(&t, "target", &spec, Family::Logistic).unwrap();
+    let fit = glm::fit(&design, &y, Family::Logistic, &NewtonOptions::default()).unwrap();
+    assert!(!fit.converged);
+    let w = &fit.warnings[0];
+    assert!(
+        w.contains("`cp[T.1]`") && w.contains("`intercept`") && !w.contains("`age`"),
+        "{w}"
+    );
 }
 
 #[test]
@@ -73,7 +118,8 @@ fn logistic_separation_names_the_covariate() {
     for i in 0..60 {
         m.extend([1.0, noise[i], x[i]]);
     }
-    let design = Design::from_matrix(vec!["intercept".into(), "noise".into(), "x".into()], m).unwrap();
+    let design =
+        Design::from_matrix(vec!["intercept".into(), "noise".into(), "x".into()], m).unwrap();
     let fit = glm::fit(&design, &y, Family::Logistic, &NewtonOptions::default()).unwrap();
     assert!(!fit.converged);
     assert!(fit.warnings[0].contains("`x`"), "{}", fit.warnings[0]);
@@ -81,11 +127,16 @@ fn logistic_separation_names_the_covariate() {
 
 #[test]
 fn collinear_linear_regression_is_an_error() {
-    let m: Vec<f64> = (0..20).flat_map(|i| [1.0, i as f64, 2.0 * i as f64 + 1.0]).collect();
+    let m: Vec<f64> = (0..20)
+        .flat_map(|i| [1.0, i as f64, 2.0 * i as f64 + 1.0])
+        .collect();
     let design = Design::from_matrix(vec!["intercept".into(), "a".into(), "b".into()], m).unwrap();
     let y: Vec<f64> = (0..20).map(|i| (i % 7) as f64).collect();
     let msg = linreg::fit(&design, &y).unwrap_err().to_string();
-    assert!(msg.contains("`b`") && msg.contains("`a`") && msg.contains("`intercept`"), "{msg}");
+    assert!(
+        msg.contains("`b`") && msg.contains("`a`") && msg.contains("`intercept`"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -107,8 +158,17 @@ fn event_column_with_other_codes_is_rejected_unless_a_value_is_given() {
 #[test]
 fn empty_intervals_and_non_finite_values_are_rejected() {
     let x = vec![1.0, 2.0];
-    let data = CoxData::new(vec!["x".into()], x.clone(), vec![5.0, 6.0], vec![true, false]).unwrap();
-    assert!(matches!(data.with_start(vec![0.0, 6.0]), Err(StatsError::EmptyInterval { row: 1 })));
+    let data = CoxData::new(
+        vec!["x".into()],
+        x.clone(),
+        vec![5.0, 6.0],
+        vec![true, false],
+    )
+    .unwrap();
+    assert!(matches!(
+        data.with_start(vec![0.0, 6.0]),
+        Err(StatsError::EmptyInterval { row: 1 })
+    ));
     let nan = CoxData::new(vec!["x".into()], x, vec![5.0, f64::NAN], vec![true, false]);
     assert!(matches!(nan, Err(StatsError::NonFinite { row: 1, .. })));
     assert!(km::fit(&[1.0, f64::INFINITY], &[true, true]).is_err());
@@ -136,7 +196,13 @@ fn driver_rejects_terms_of_the_wrong_size_and_use_after_finish() {
     let NextStep::Failed(f) = driver.observe(&NewtonTerms::zeros(3)) else {
         panic!("expected failure");
     };
-    assert_eq!(f.reason, FailureReason::BadTerms { expected: 2, actual: 3 });
+    assert_eq!(
+        f.reason,
+        FailureReason::BadTerms {
+            expected: 2,
+            actual: 3
+        }
+    );
     let NextStep::Failed(f) = driver.observe(&NewtonTerms::zeros(2)) else {
         panic!("expected failure");
     };
@@ -145,6 +211,15 @@ fn driver_rejects_terms_of_the_wrong_size_and_use_after_finish() {
 
 #[test]
 fn no_events_is_an_error() {
-    let data = CoxData::new(vec!["x".into()], vec![1.0, 2.0], vec![5.0, 6.0], vec![false, false]).unwrap();
-    assert!(matches!(cox::fit(&data, &CoxOptions::default()), Err(StatsError::NoData(_))));
+    let data = CoxData::new(
+        vec!["x".into()],
+        vec![1.0, 2.0],
+        vec![5.0, 6.0],
+        vec![false, false],
+    )
+    .unwrap();
+    assert!(matches!(
+        cox::fit(&data, &CoxOptions::default()),
+        Err(StatsError::NoData(_))
+    ));
 }

@@ -2,6 +2,8 @@
 //! sites' local statistics gives the pooled result (coefficients to 1e-6 relative,
 //! standard errors to 1e-5) and takes the same Newton path.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{assert_close, assert_rel, table};
@@ -9,8 +11,8 @@ use proptest::prelude::*;
 use salus_stats::cox::{self, CoxData, CoxOptions, CoxSpec, Ties};
 use salus_stats::glm::{self, Family};
 use salus_stats::{
-    DesignSpec, FitSummary, NewtonDriver, NewtonOptions, NewtonTerms, NextStep, Term, TimeGrid, km, linreg,
-    logrank,
+    DesignSpec, FitSummary, NewtonDriver, NewtonOptions, NewtonTerms, NextStep, Term, TimeGrid, km,
+    linreg, logrank,
 };
 
 /// Row indices of each site for a site assignment.
@@ -57,7 +59,9 @@ fn rossi() -> (CoxData, Vec<String>) {
         time: "week".into(),
         event: "arrest".into(),
         design: DesignSpec::new(
-            ["fin", "age", "race", "wexp", "mar", "paro", "prio"].map(Term::numeric).to_vec(),
+            ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
+                .map(Term::numeric)
+                .to_vec(),
         ),
         ..CoxSpec::default()
     };
@@ -72,7 +76,9 @@ fn pbc_td() -> CoxData {
         event: "death".into(),
         start: Some("start".into()),
         design: DesignSpec::new(
-            ["age", "edema", "log_bili", "log_albumin", "log_protime"].map(Term::numeric).to_vec(),
+            ["age", "edema", "log_bili", "log_albumin", "log_protime"]
+                .map(Term::numeric)
+                .to_vec(),
         ),
         ..CoxSpec::default()
     };
@@ -181,8 +187,8 @@ proptest! {
     fn logistic_equals_pooled((k, assign) in assignment(303)) {
         let t = table("heart_disease.csv");
         let spec = DesignSpec::new(vec![
-            Term::numeric("age"), Term::numeric("sex"), Term::categorical("cp"), Term::numeric("thalach"),
-            Term::numeric("oldpeak"),
+            Term::numeric("age"), Term::numeric("sex"), Term::categorical("slope"), Term::numeric("thalach"),
+            Term::numeric("oldpeak"), Term::numeric("ca"),
         ]).with_intercept();
         let (design, y, _) = glm::read_table(&t, "target", &spec, Family::Logistic).unwrap();
         let pooled = glm::fit(&design, &y, Family::Logistic, &NewtonOptions::default()).unwrap();
@@ -224,7 +230,8 @@ fn daily_grid_on_integer_days_is_the_exact_fit() {
     let data = pbc_td();
     let p = data.ncols();
     let data = data.clone().with_reference(data.column_means()).unwrap();
-    let grid = TimeGrid::regular(0.0, 1.0, 5000).unwrap();
+    // Follow-up ends at day 5169 at the latest: the grid covers it.
+    let grid = TimeGrid::regular(0.0, 1.0, 5200).unwrap();
     let exact = cox::fit(&data, &CoxOptions::default()).unwrap();
     let fed = federated_fit(p, |beta| {
         let sums = cox::grid_local_sums(&data, &grid, beta).unwrap();
@@ -244,7 +251,11 @@ fn stratified_counting_process_by_site_and_stratum() {
         event: "death".into(),
         start: Some("start".into()),
         strata: Some("edema".into()),
-        design: DesignSpec::new(["age", "log_bili", "log_albumin", "log_protime"].map(Term::numeric).to_vec()),
+        design: DesignSpec::new(
+            ["age", "log_bili", "log_albumin", "log_protime"]
+                .map(Term::numeric)
+                .to_vec(),
+        ),
         ..CoxSpec::default()
     };
     let input = spec.read(&t).unwrap();
@@ -252,13 +263,23 @@ fn stratified_counting_process_by_site_and_stratum() {
     let n_strata = data.n_strata();
     // Three sites by row index modulo 3; pooled strata = site * n_strata + stratum.
     let site_of: Vec<usize> = (0..data.nrows()).map(|i| i % 3).collect();
-    let parts: Vec<CoxData> = sites(&site_of, 3).iter().map(|r| data.take_rows(r)).collect();
-    let edema = salus_stats::columns::level_codes(&t, "edema", &rows_of(&t, &spec), None).unwrap().0;
-    let combined: Vec<u32> = (0..data.nrows()).map(|i| (site_of[i] * n_strata) as u32 + edema[i]).collect();
+    let parts: Vec<CoxData> = sites(&site_of, 3)
+        .iter()
+        .map(|r| data.take_rows(r))
+        .collect();
+    let edema = salus_stats::columns::level_codes(&t, "edema", &rows_of(&t, &spec), None)
+        .unwrap()
+        .0;
+    let combined: Vec<u32> = (0..data.nrows())
+        .map(|i| (site_of[i] * n_strata) as u32 + edema[i])
+        .collect();
     let pooled_data = data.clone().with_strata(combined, 3 * n_strata).unwrap();
     let pooled = cox::fit(&pooled_data, &CoxOptions::default()).unwrap();
     let fed = federated_fit(data.ncols(), |beta| {
-        parts.iter().map(|d| cox::local_terms(d, beta, Ties::Efron).unwrap()).collect()
+        parts
+            .iter()
+            .map(|d| cox::local_terms(d, beta, Ties::Efron).unwrap())
+            .collect()
     });
     let coef: Vec<f64> = pooled.coefficients.iter().map(|c| c.coef).collect();
     let se: Vec<f64> = pooled.coefficients.iter().map(|c| c.se).collect();
@@ -266,6 +287,32 @@ fn stratified_counting_process_by_site_and_stratum() {
 }
 
 fn rows_of(t: &salus_table::Table, spec: &CoxSpec) -> Vec<usize> {
-    let (design, _) = salus_stats::Design::build(t, &spec.design, &["stop", "death", "start", "edema"]).unwrap();
+    let (design, _) =
+        salus_stats::Design::build(t, &spec.design, &["stop", "death", "start", "edema"]).unwrap();
     design.source_rows().to_vec()
+}
+
+/// The baseline hazard from summed grid sums equals the local Breslow baseline of the
+/// pooled rows on grid-rounded times.
+#[test]
+fn grid_baseline_equals_pooled_baseline_on_rounded_times() {
+    let data = pbc_td();
+    let p = data.ncols();
+    let data = data.clone().with_reference(data.column_means()).unwrap();
+    let grid = TimeGrid::regular(0.0, 30.0, 180).unwrap();
+    let beta = [0.04, 0.8, 1.0, -3.0, 2.5];
+    let mut summed = vec![0.0; cox::grid_sums_len(&grid, p, 1)];
+    for rows in sites(&(0..data.nrows()).map(|i| i % 4).collect::<Vec<_>>(), 4) {
+        let sums = cox::grid_local_sums(&data.take_rows(&rows), &grid, &beta).unwrap();
+        summed.iter_mut().zip(sums).for_each(|(a, b)| *a += b);
+    }
+    let fed = cox::grid_baseline(&summed, &grid, p, data.reference()).unwrap();
+    let (rounded, _) = cox::round_to_grid(&data, &grid);
+    let pooled = cox::baseline_hazard(&rounded, &beta, data.reference()).unwrap();
+    assert_eq!(fed[0].times, pooled[0].times);
+    for (a, b) in fed[0].cumulative_hazard.iter().zip(&pooled[0].cumulative_hazard) {
+        assert_rel("cumulative hazard", *a, *b, 1e-10);
+    }
+    let s = fed[0].survival_for(data.reference(), &beta, 1000.0);
+    assert!(s > 0.0 && s < 1.0);
 }

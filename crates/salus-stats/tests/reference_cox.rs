@@ -2,6 +2,8 @@
 //! GBSG2, Rossi, WHAS500, Stanford heart (time-varying), PBC with time-dependent labs.
 //! Coefficients must agree to 1e-6 relative, standard errors to 1e-5.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{assert_rel, design_spec, num, reference, table};
@@ -20,16 +22,44 @@ fn check(name: &str) {
     };
     let input = spec.read(&t).unwrap();
     let ties: Ties = r["ties"].as_str().unwrap().parse().unwrap();
-    let fit = cox::fit(&input.data, &CoxOptions { ties, ..Default::default() }).unwrap();
+    let fit = cox::fit(
+        &input.data,
+        &CoxOptions {
+            ties,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(fit.converged, "{name} did not converge");
     assert_eq!(fit.n as u64, r["n"].as_u64().unwrap(), "{name}: n");
-    assert_eq!(fit.events as u64, r["events"].as_u64().unwrap(), "{name}: events");
-    assert_eq!(input.dropped as u64, r["dropped"].as_u64().unwrap(), "{name}: dropped");
-    assert_rel(&format!("{name}: loglik"), fit.loglik, num(&r["loglik"]), 1e-9);
+    assert_eq!(
+        fit.events as u64,
+        r["events"].as_u64().unwrap(),
+        "{name}: events"
+    );
+    assert_eq!(
+        input.dropped as u64,
+        r["dropped"].as_u64().unwrap(),
+        "{name}: dropped"
+    );
+    assert_rel(
+        &format!("{name}: loglik"),
+        fit.loglik,
+        num(&r["loglik"]),
+        1e-9,
+    );
     let expected = r["coefficients"].as_array().unwrap();
-    assert_eq!(fit.coefficients.len(), expected.len(), "{name}: number of coefficients");
+    assert_eq!(
+        fit.coefficients.len(),
+        expected.len(),
+        "{name}: number of coefficients"
+    );
     for (got, want) in fit.coefficients.iter().zip(expected) {
-        assert_eq!(got.name, want["name"].as_str().unwrap(), "{name}: coefficient order");
+        assert_eq!(
+            got.name,
+            want["name"].as_str().unwrap(),
+            "{name}: coefficient order"
+        );
         let label = format!("{name}: {}", got.name);
         assert_rel(&format!("{label} coef"), got.coef, num(&want["coef"]), 1e-6);
         assert_rel(&format!("{label} se"), got.se, num(&want["se"]), 1e-5);

@@ -35,7 +35,10 @@ impl Accountant {
                 "the rho budget must be a positive finite number; got {budget_rho}"
             )));
         }
-        Ok(Accountant { budget: budget_rho, steps: Vec::new() })
+        Ok(Accountant {
+            budget: budget_rho,
+            steps: Vec::new(),
+        })
     }
 
     /// The total budget.
@@ -64,7 +67,9 @@ impl Accountant {
     pub fn charge(&mut self, label: impl Into<String>, rho: f64) -> Result<()> {
         let label = label.into();
         if !(rho.is_finite() && rho >= 0.0) {
-            return Err(SynthError::Privacy(format!("step `{label}` has an invalid rho {rho}")));
+            return Err(SynthError::Privacy(format!(
+                "step `{label}` has an invalid rho {rho}"
+            )));
         }
         let mut rhos: Vec<f64> = self.steps.iter().map(|s| s.rho).collect();
         rhos.push(rho);

@@ -40,7 +40,12 @@ pub struct AimOptions {
 
 impl Default for AimOptions {
     fn default() -> Self {
-        AimOptions { degree: 2, max_marginal_cells: 10_000, rounds: None, round_iterations: 150 }
+        AimOptions {
+            degree: 2,
+            max_marginal_cells: 10_000,
+            rounds: None,
+            round_iterations: 150,
+        }
     }
 }
 
@@ -60,14 +65,25 @@ pub(crate) fn run_aim<R: Rng + CryptoRng + ?Sized>(
     let rounds = options.rounds.unwrap_or(16 * d).max(1) as f64;
     let mut rho_measure = MEASURE_SHARE * rho / rounds;
     let mut rho_select = (1.0 - MEASURE_SHARE) * rho / rounds;
-    let (compression, mut observations, mut measured) = central.measure_one_way(rho_measure, accountant, rng)?;
+    let (compression, mut observations, mut measured) =
+        central.measure_one_way(rho_measure, accountant, rng)?;
     let sizes: Vec<usize> = compression.iter().map(|c| c.size).collect();
     let data = central.recode(&compression);
     let candidates = workload_candidates(&sizes, options);
     let mut truth: HashMap<Clique, Vec<f64>> = HashMap::new();
-    let round_options = EstimationOptions { max_iterations: options.round_iterations, ..*estimation };
+    let round_options = EstimationOptions {
+        max_iterations: options.round_iterations,
+        ..*estimation
+    };
     let total = estimate_total(&observations);
-    let mut fit = estimate(&sizes, &observations, total, &round_options, &[], central.max_model_cells)?;
+    let mut fit = estimate(
+        &sizes,
+        &observations,
+        total,
+        &round_options,
+        &[],
+        central.max_model_cells,
+    )?;
     let mut round = 0usize;
     loop {
         round += 1;
@@ -103,21 +119,38 @@ pub(crate) fn run_aim<R: Rng + CryptoRng + ?Sized>(
             .iter()
             .map(|(c, w)| {
                 let x = truth.entry(c.clone()).or_insert_with(|| {
-                    marginal_counts(&data, &sizes, c).into_iter().map(|v| v as f64).collect()
+                    marginal_counts(&data, &sizes, c)
+                        .into_iter()
+                        .map(|v| v as f64)
+                        .collect()
                 });
                 let estimate = fit.engine.marginal(&fit.beliefs, c).values;
                 let l1: f64 = x.iter().zip(&estimate).map(|(a, b)| (a - b).abs()).sum();
                 w * (l1 - (2.0 / std::f64::consts::PI).sqrt() * sigma * c.cells(&sizes) as f64)
             })
             .collect();
-        let sensitivity = eligible.iter().map(|(_, w)| w.abs()).fold(0.0, f64::max).max(1.0);
+        let sensitivity = eligible
+            .iter()
+            .map(|(_, w)| w.abs())
+            .fold(0.0, f64::max)
+            .max(1.0);
         accountant.charge(format!("select:round-{round}"), exponential_rho(epsilon))?;
-        let chosen = eligible[exponential_mechanism(&scores, epsilon, sensitivity, rng)?].0.clone();
-        let (observation, record) = central.measure(&data, &sizes, &chosen, rho_measure, accountant, rng)?;
+        let chosen = eligible[exponential_mechanism(&scores, epsilon, sensitivity, rng)?]
+            .0
+            .clone();
+        let (observation, record) =
+            central.measure(&data, &sizes, &chosen, rho_measure, accountant, rng)?;
         let before = fit.engine.marginal(&fit.beliefs, &chosen).values;
         observations.push(observation);
         measured.push(record);
-        fit = estimate(&sizes, &observations, estimate_total(&observations), &round_options, &fit.potentials, central.max_model_cells)?;
+        fit = estimate(
+            &sizes,
+            &observations,
+            estimate_total(&observations),
+            &round_options,
+            &fit.potentials,
+            central.max_model_cells,
+        )?;
         let after = fit.engine.marginal(&fit.beliefs, &chosen).values;
         let change: f64 = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).sum();
         if last {
@@ -129,7 +162,12 @@ pub(crate) fn run_aim<R: Rng + CryptoRng + ?Sized>(
             rho_select *= 4.0;
         }
     }
-    Ok(Selection { compression, observations, measured, warm: fit.potentials })
+    Ok(Selection {
+        compression,
+        observations,
+        measured,
+        warm: fit.potentials,
+    })
 }
 
 /// The workload's downward closure with AIM's weights w_r = sum over workload s of |r & s|.
@@ -156,7 +194,10 @@ fn workload_candidates(sizes: &[usize], options: &AimOptions) -> Vec<(Clique, f6
     closure
         .into_iter()
         .map(|r| {
-            let weight = workload.iter().map(|s| r.intersection(s).len() as f64).sum();
+            let weight = workload
+                .iter()
+                .map(|s| r.intersection(s).len() as f64)
+                .sum();
             (r, weight)
         })
         .collect()
@@ -171,7 +212,9 @@ pub(crate) fn combinations(n: usize, k: usize) -> Vec<Vec<usize>> {
     let mut current: Vec<usize> = (0..k).collect();
     loop {
         out.push(current.clone());
-        let Some(i) = (0..k).rev().find(|&i| current[i] < n - k + i) else { break };
+        let Some(i) = (0..k).rev().find(|&i| current[i] < n - k + i) else {
+            break;
+        };
         current[i] += 1;
         for j in i + 1..k {
             current[j] = current[j - 1] + 1;

@@ -52,7 +52,12 @@ pub(crate) fn bin_of(edges: &[f64], x: f64) -> usize {
 }
 
 /// A value drawn uniformly inside bin `bin`; for integer bins a uniform integer of the bin.
-pub(crate) fn sample_in_bin<R: Rng + ?Sized>(edges: &[f64], bin: usize, integer: bool, rng: &mut R) -> f64 {
+pub(crate) fn sample_in_bin<R: Rng + ?Sized>(
+    edges: &[f64],
+    bin: usize,
+    integer: bool,
+    rng: &mut R,
+) -> f64 {
     let lower = edges[bin];
     let upper = edges[bin + 1];
     if integer {
@@ -136,7 +141,9 @@ pub(crate) fn format_date(days: i64) -> String {
 /// The data-independent grid used to estimate numeric bounds privately: 0 and
 /// +-m * 10^k for mantissas m of a 1-1.2-1.5-... series and k in -4..=15.
 fn numeric_grid() -> Vec<f64> {
-    const MANTISSAS: [f64; 14] = [1.0, 1.2, 1.5, 1.7, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    const MANTISSAS: [f64; 14] = [
+        1.0, 1.2, 1.5, 1.7, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0,
+    ];
     let mut positive = Vec::new();
     for k in -4..=15 {
         for m in MANTISSAS {
@@ -171,7 +178,11 @@ pub(crate) fn dp_numeric_bounds<R: Rng + CryptoRng + ?Sized>(
         return Ok(None);
     };
     let lower = if first == 0 { grid[0] } else { grid[first - 1] };
-    let upper = if last >= grid.len() { grid[grid.len() - 1] } else { grid[last] };
+    let upper = if last >= grid.len() {
+        grid[grid.len() - 1]
+    } else {
+        grid[last]
+    };
     Ok(Some((lower, upper)))
 }
 
@@ -250,7 +261,10 @@ mod tests {
         for _ in 0..100 {
             let x = sample_in_bin(&edges, 2, false, &mut rng);
             assert!((4.0..=6.0).contains(&x));
-            let unit: Vec<f64> = integer_edges(3, 9, 3, 2).iter().map(|&e| e as f64).collect();
+            let unit: Vec<f64> = integer_edges(3, 9, 3, 2)
+                .iter()
+                .map(|&e| e as f64)
+                .collect();
             let k = sample_in_bin(&unit, 1, true, &mut rng);
             assert_eq!(k.fract(), 0.0);
             assert!(k >= unit[1] && k < unit[2]);
@@ -262,8 +276,8 @@ mod tests {
         let values: Vec<f64> = (0..3000).map(|i| 17.0 + f64::from(i % 74)).collect();
         let mut rng = ChaCha20Rng::seed_from_u64(7);
         let (lo, hi) = dp_numeric_bounds(&values, 5.0, &mut rng).unwrap().unwrap();
-        assert!(lo <= 17.0 && lo >= 15.0, "{lo}");
-        assert!(hi >= 90.0 && hi <= 100.0, "{hi}");
+        assert!((15.0..=17.0).contains(&lo), "{lo}");
+        assert!((90.0..=100.0).contains(&hi), "{hi}");
         let none = dp_numeric_bounds(&values[..3], 50.0, &mut rng).unwrap();
         assert!(none.is_none());
     }

@@ -27,7 +27,11 @@ pub struct AttributeCompression {
 impl AttributeCompression {
     /// No merging.
     pub fn identity(size: usize) -> Self {
-        AttributeCompression { map: (0..size as u32).collect(), size, rare: Vec::new() }
+        AttributeCompression {
+            map: (0..size as u32).collect(),
+            size,
+            rare: Vec::new(),
+        }
     }
 
     /// From a noisy one-way marginal with noise `sigma`.
@@ -50,14 +54,22 @@ impl AttributeCompression {
                 rare.push((cell as u32, y.max(0.0)));
             }
         }
-        AttributeCompression { map, size: supported + 1, rare }
+        AttributeCompression {
+            map,
+            size: supported + 1,
+            rare,
+        }
     }
 
     /// The original cell for a model cell (drawing among the rare cells when needed).
     pub fn decode<R: Rng + ?Sized>(&self, model_cell: u32, rng: &mut R) -> u32 {
         if self.rare.is_empty() || model_cell as usize != self.size - 1 {
             // Supported cells keep their order, so invert by counting.
-            return self.map.iter().position(|&m| m == model_cell).map_or(model_cell, |p| p as u32);
+            return self
+                .map
+                .iter()
+                .position(|&m| m == model_cell)
+                .map_or(model_cell, |p| p as u32);
         }
         let total: f64 = self.rare.iter().map(|(_, w)| w).sum();
         if total <= 0.0 {
@@ -103,12 +115,23 @@ pub(crate) fn compress_measurement(
         y[model as usize] += measurement.noisy_counts[original];
         variance[model as usize] += cell_variance;
     }
-    let weight = variance.iter().map(|v| if *v > 0.0 { 1.0 / v } else { 0.0 }).collect();
-    Observation { clique: clique.clone(), y, weight }
+    let weight = variance
+        .iter()
+        .map(|v| if *v > 0.0 { 1.0 / v } else { 0.0 })
+        .collect();
+    Observation {
+        clique: clique.clone(),
+        y,
+        weight,
+    }
 }
 
 /// For each original cell of `clique`, its model cell.
-pub(crate) fn cell_map(clique: &Clique, original_sizes: &[usize], compression: &[AttributeCompression]) -> Vec<u32> {
+pub(crate) fn cell_map(
+    clique: &Clique,
+    original_sizes: &[usize],
+    compression: &[AttributeCompression],
+) -> Vec<u32> {
     let model_sizes: Vec<usize> = compression.iter().map(|c| c.size).collect();
     let model_strides = strides(clique, &model_sizes);
     let attrs = clique.attrs();
@@ -148,7 +171,10 @@ mod tests {
         assert_eq!(c.inverse(), vec![0, 2, 1]);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let draws: Vec<u32> = (0..2000).map(|_| c.decode(2, &mut rng)).collect();
-        assert!(draws.iter().all(|&d| d == 1 || d == 4), "cell 3 has weight 0");
+        assert!(
+            draws.iter().all(|&d| d == 1 || d == 4),
+            "cell 3 has weight 0"
+        );
         let ones = draws.iter().filter(|&&d| d == 1).count() as f64 / 2000.0;
         assert!((ones - 0.25).abs() < 0.05, "{ones}");
         assert_eq!(c.decode(1, &mut rng), 2);
@@ -158,8 +184,15 @@ mod tests {
 
     #[test]
     fn measurements_are_summed_over_merged_cells() {
-        let compression = vec![AttributeCompression::from_noisy(&[100.0, 1.0, 2.0], 1.0), AttributeCompression::identity(2)];
-        let m = Measurement { clique: Clique::new(vec![0, 1]), noisy_counts: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], sigma: 2.0 };
+        let compression = vec![
+            AttributeCompression::from_noisy(&[100.0, 1.0, 2.0], 1.0),
+            AttributeCompression::identity(2),
+        ];
+        let m = Measurement {
+            clique: Clique::new(vec![0, 1]),
+            noisy_counts: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            sigma: 2.0,
+        };
         let o = compress_measurement(&m, &[3, 2], &compression);
         assert_eq!(o.y, vec![1.0, 2.0, 8.0, 10.0]);
         assert_eq!(o.weight, vec![0.25, 0.25, 0.125, 0.125]);

@@ -97,10 +97,18 @@ impl Attribute {
         match &self.kind {
             AttributeKind::Categorical { categories, .. } => categories[cell].clone(),
             AttributeKind::Numeric { edges, .. } => {
-                format!("[{}, {})", format_number(edges[cell]), format_number(edges[cell + 1]))
+                format!(
+                    "[{}, {})",
+                    format_number(edges[cell]),
+                    format_number(edges[cell + 1])
+                )
             }
             AttributeKind::Date { edges } => {
-                format!("[{}, {})", format_date(edges[cell]), format_date(edges[cell + 1]))
+                format!(
+                    "[{}, {})",
+                    format_date(edges[cell]),
+                    format_date(edges[cell + 1])
+                )
             }
         }
     }
@@ -114,20 +122,32 @@ impl Attribute {
             reason: format!("the value is {why}; use a value of the model's domain"),
         };
         if text.is_empty() {
-            return self.missing_cell().ok_or_else(|| outside("missing but the column has no missing values"));
+            return self
+                .missing_cell()
+                .ok_or_else(|| outside("missing but the column has no missing values"));
         }
         match &self.kind {
-            AttributeKind::Categorical { categories, numeric_labels } => {
+            AttributeKind::Categorical {
+                categories,
+                numeric_labels,
+            } => {
                 let wanted = match (numeric_labels, text.parse::<f64>()) {
                     (true, Ok(x)) => format_number(x),
                     _ => text.to_string(),
                 };
-                categories.iter().position(|c| *c == wanted).ok_or_else(|| outside("not one of the categories"))
+                categories
+                    .iter()
+                    .position(|c| *c == wanted)
+                    .ok_or_else(|| outside("not one of the categories"))
             }
             AttributeKind::Numeric { edges, integer } => {
                 let x: f64 = text.parse().map_err(|_| outside("not a number"))?;
                 let (lo, hi) = (edges[0], edges[edges.len() - 1]);
-                let inside = if *integer { x >= lo && x < hi && x.fract() == 0.0 } else { x >= lo && x <= hi };
+                let inside = if *integer {
+                    x >= lo && x < hi && x.fract() == 0.0
+                } else {
+                    x >= lo && x <= hi
+                };
                 if !inside {
                     return Err(outside("outside the column's bounds"));
                 }
@@ -146,7 +166,10 @@ impl Attribute {
 
 fn date_bin(edges: &[i64], day: i64) -> usize {
     let bins = edges.len().saturating_sub(1).max(1);
-    edges.partition_point(|&e| e <= day).saturating_sub(1).min(bins - 1)
+    edges
+        .partition_point(|&e| e <= day)
+        .saturating_sub(1)
+        .min(bins - 1)
 }
 
 /// The modelled columns, in output order.
@@ -166,7 +189,12 @@ pub struct Encoded {
 
 impl std::fmt::Debug for Encoded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Encoded(<{} rows x {} attributes>)", self.rows, self.codes.len())
+        write!(
+            f,
+            "Encoded(<{} rows x {} attributes>)",
+            self.rows,
+            self.codes.len()
+        )
     }
 }
 
@@ -179,17 +207,27 @@ impl Domain {
                 return Err(column_error(&a.name, "appears twice in the domain"));
             }
             if a.size() == 0 {
-                return Err(column_error(&a.name, "has no cells; give categories or bounds"));
+                return Err(column_error(
+                    &a.name,
+                    "has no cells; give categories or bounds",
+                ));
             }
             let sorted = match &a.kind {
                 AttributeKind::Numeric { edges, .. } => {
-                    edges.len() >= 2 && edges.windows(2).all(|w| w[0] < w[1]) && edges.iter().all(|e| e.is_finite())
+                    edges.len() >= 2
+                        && edges.windows(2).all(|w| w[0] < w[1])
+                        && edges.iter().all(|e| e.is_finite())
                 }
-                AttributeKind::Date { edges } => edges.len() >= 2 && edges.windows(2).all(|w| w[0] < w[1]),
+                AttributeKind::Date { edges } => {
+                    edges.len() >= 2 && edges.windows(2).all(|w| w[0] < w[1])
+                }
                 AttributeKind::Categorical { .. } => true,
             };
             if !sorted {
-                return Err(column_error(&a.name, "bin edges must be finite and strictly increasing"));
+                return Err(column_error(
+                    &a.name,
+                    "bin edges must be finite and strictly increasing",
+                ));
             }
         }
         Ok(Domain { attributes })
@@ -217,10 +255,13 @@ impl Domain {
 
     /// Index of an attribute by name.
     pub fn index_of(&self, name: &str) -> Result<usize> {
-        self.attributes.iter().position(|a| a.name == name).ok_or_else(|| SynthError::UnknownColumn {
-            name: name.to_string(),
-            available: self.names().join(", "),
-        })
+        self.attributes
+            .iter()
+            .position(|a| a.name == name)
+            .ok_or_else(|| SynthError::UnknownColumn {
+                name: name.to_string(),
+                available: self.names().join(", "),
+            })
     }
 
     /// Attribute names, in order.
@@ -236,20 +277,30 @@ impl Domain {
             .attributes
             .iter()
             .map(|a| {
-                let column = table.column(&a.name).map_err(|_| SynthError::UnknownColumn {
-                    name: a.name.clone(),
-                    available: table.names().join(", "),
-                })?;
+                let column = table
+                    .column(&a.name)
+                    .map_err(|_| SynthError::UnknownColumn {
+                        name: a.name.clone(),
+                        available: table.names().join(", "),
+                    })?;
                 encode_column(a, column)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Encoded { codes, rows: table.nrows() })
+        Ok(Encoded {
+            codes,
+            rows: table.nrows(),
+        })
     }
 
     /// Decodes cell codes into a table: categories as labels, numeric bins as a uniform draw
     /// inside the bin (integers stay integers), date bins as a uniform day, missing as empty.
     pub fn decode<R: Rng + ?Sized>(&self, codes: &[Vec<u32>], rng: &mut R) -> Result<Table> {
-        let columns = self.attributes.iter().zip(codes).map(|(a, c)| decode_column(a, c, rng)).collect();
+        let columns = self
+            .attributes
+            .iter()
+            .zip(codes)
+            .map(|(a, c)| decode_column(a, c, rng))
+            .collect();
         Ok(Table::new(columns)?)
     }
 }
@@ -261,9 +312,11 @@ fn encode_column(attribute: &Attribute, column: &Column) -> Result<Vec<u32>> {
     let mut unexpected_missing = 0usize;
     let missing_code = attribute.missing_cell().map(|c| c as u32);
     let lookup: HashMap<&str, u32> = match &attribute.kind {
-        AttributeKind::Categorical { categories, .. } => {
-            categories.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect()
-        }
+        AttributeKind::Categorical { categories, .. } => categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect(),
         _ => HashMap::new(),
     };
     for row in 0..rows {
@@ -278,13 +331,16 @@ fn encode_column(attribute: &Attribute, column: &Column) -> Result<Vec<u32>> {
             continue;
         }
         let code = match &attribute.kind {
-            AttributeKind::Categorical { .. } => {
-                column.display(row).and_then(|text| lookup.get(text.as_ref()).copied())
+            AttributeKind::Categorical { .. } => column
+                .display(row)
+                .and_then(|text| lookup.get(text.as_ref()).copied()),
+            AttributeKind::Numeric { edges, .. } => {
+                column.number(row).map(|x| bin_of(edges, x) as u32)
             }
-            AttributeKind::Numeric { edges, .. } => column.number(row).map(|x| bin_of(edges, x) as u32),
-            AttributeKind::Date { edges } => {
-                column.display(row).and_then(|t| parse_date(&t)).map(|d| date_bin(edges, d) as u32)
-            }
+            AttributeKind::Date { edges } => column
+                .display(row)
+                .and_then(|t| parse_date(&t))
+                .map(|d| date_bin(edges, d) as u32),
         };
         match code {
             Some(code) => out.push(code),
@@ -316,10 +372,20 @@ fn decode_column<R: Rng + ?Sized>(attribute: &Attribute, codes: &[u32], rng: &mu
     let name = attribute.name.clone();
     let is_missing = |code: u32| Some(code as usize) == missing;
     match &attribute.kind {
-        AttributeKind::Categorical { categories, numeric_labels } => {
-            let labels = codes.iter().map(|&c| (!is_missing(c)).then(|| categories[c as usize].clone()));
+        AttributeKind::Categorical {
+            categories,
+            numeric_labels,
+        } => {
+            let labels = codes
+                .iter()
+                .map(|&c| (!is_missing(c)).then(|| categories[c as usize].clone()));
             if *numeric_labels {
-                Column::numeric(name, labels.map(|l| l.and_then(|s| s.parse::<f64>().ok())).collect())
+                Column::numeric(
+                    name,
+                    labels
+                        .map(|l| l.and_then(|s| s.parse::<f64>().ok()))
+                        .collect(),
+                )
             } else {
                 Column::text(name, labels.collect())
             }

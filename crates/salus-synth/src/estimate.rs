@@ -35,7 +35,11 @@ pub struct EstimationOptions {
 
 impl Default for EstimationOptions {
     fn default() -> Self {
-        EstimationOptions { max_iterations: 3000, tolerance: 1e-7, patience: 50 }
+        EstimationOptions {
+            max_iterations: 3000,
+            tolerance: 1e-7,
+            patience: 50,
+        }
     }
 }
 
@@ -61,7 +65,11 @@ pub(crate) fn estimate_total(observations: &[Observation]) -> f64 {
             weighted += o.y.iter().sum::<f64>() / variance;
         }
     }
-    if precision > 0.0 { (weighted / precision).max(1.0) } else { 1.0 }
+    if precision > 0.0 {
+        (weighted / precision).max(1.0)
+    } else {
+        1.0
+    }
 }
 
 struct Problem<'a> {
@@ -130,7 +138,14 @@ pub(crate) fn estimate(
         }
     }
     let potentials = problem.uniques.iter().cloned().zip(theta).collect();
-    Ok(Fitted { engine: problem.engine, beliefs, total, potentials, iterations, loss })
+    Ok(Fitted {
+        engine: problem.engine,
+        beliefs,
+        total,
+        potentials,
+        iterations,
+        loss,
+    })
 }
 
 fn converged(history: &[f64], options: &EstimationOptions) -> bool {
@@ -143,26 +158,41 @@ fn converged(history: &[f64], options: &EstimationOptions) -> bool {
 }
 
 impl<'a> Problem<'a> {
-    fn new(sizes: &[usize], observations: &'a [Observation], total: f64, max_cells: usize) -> Result<Self> {
+    fn new(
+        sizes: &[usize],
+        observations: &'a [Observation],
+        total: f64,
+        max_cells: usize,
+    ) -> Result<Self> {
         let mut uniques: Vec<Clique> = Vec::new();
         let mut of_observation = Vec::with_capacity(observations.len());
         for (index, o) in observations.iter().enumerate() {
             if o.y.len() != o.clique.cells(sizes) || o.weight.len() != o.y.len() {
                 return Err(SynthError::Measurement {
                     index,
-                    reason: format!("{} values for a clique of {} cells", o.y.len(), o.clique.cells(sizes)),
+                    reason: format!(
+                        "{} values for a clique of {} cells",
+                        o.y.len(),
+                        o.clique.cells(sizes)
+                    ),
                 });
             }
-            let position = uniques.iter().position(|u| *u == o.clique).unwrap_or_else(|| {
-                uniques.push(o.clique.clone());
-                uniques.len() - 1
-            });
+            let position = uniques
+                .iter()
+                .position(|u| *u == o.clique)
+                .unwrap_or_else(|| {
+                    uniques.push(o.clique.clone());
+                    uniques.len() - 1
+                });
             of_observation.push(position);
         }
         let tree = JunctionTree::build(sizes, &uniques);
         let cells = tree.cells(sizes);
         if cells > max_cells {
-            return Err(SynthError::ModelTooLarge { cells, limit: max_cells });
+            return Err(SynthError::ModelTooLarge {
+                cells,
+                limit: max_cells,
+            });
         }
         let engine = Engine::new(sizes, tree);
         let mut home = Vec::with_capacity(uniques.len());
@@ -174,22 +204,39 @@ impl<'a> Problem<'a> {
             home.push(k);
             home_map.push(index_map(clique, &shape, u, sizes));
         }
-        Ok(Problem { engine, uniques, home, home_map, observations, of_observation, total })
+        Ok(Problem {
+            engine,
+            uniques,
+            home,
+            home_map,
+            observations,
+            of_observation,
+            total,
+        })
     }
 
     fn beliefs(&self, theta: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let sizes = &self.engine.sizes;
-        let mut log_potentials: Vec<Vec<f64>> =
-            self.engine.tree.cliques.iter().map(|c| vec![0.0; c.cells(sizes)]).collect();
+        let mut log_potentials: Vec<Vec<f64>> = self
+            .engine
+            .tree
+            .cliques
+            .iter()
+            .map(|c| vec![0.0; c.cells(sizes)])
+            .collect();
         for (u, values) in theta.iter().enumerate() {
             let target = &mut log_potentials[self.home[u]];
             for (cell, &from) in target.iter_mut().zip(&self.home_map[u]) {
                 *cell += values[from as usize];
             }
         }
-        self.engine.calibrate(&log_potentials, self.total).ok_or_else(|| {
-            SynthError::Evaluation("the model lost all probability mass during estimation".to_string())
-        })
+        self.engine
+            .calibrate(&log_potentials, self.total)
+            .ok_or_else(|| {
+                SynthError::Evaluation(
+                    "the model lost all probability mass during estimation".to_string(),
+                )
+            })
     }
 
     /// Marginal of unique clique `u` from the beliefs.
@@ -203,11 +250,17 @@ impl<'a> Problem<'a> {
 
     /// Loss 1/2 sum w (mu - y)^2 and its gradient with respect to each unique marginal.
     fn loss(&self, beliefs: &[Vec<f64>]) -> (f64, Vec<Vec<f64>>) {
-        let marginals: Vec<Vec<f64>> = (0..self.uniques.len()).map(|u| self.unique_marginal(beliefs, u)).collect();
+        let marginals: Vec<Vec<f64>> = (0..self.uniques.len())
+            .map(|u| self.unique_marginal(beliefs, u))
+            .collect();
         let mut gradient: Vec<Vec<f64>> = marginals.iter().map(|m| vec![0.0; m.len()]).collect();
         let mut loss = 0.0;
         for (o, &u) in self.observations.iter().zip(&self.of_observation) {
-            for (i, (&mu, (&y, &w))) in marginals[u].iter().zip(o.y.iter().zip(&o.weight)).enumerate() {
+            for (i, (&mu, (&y, &w))) in marginals[u]
+                .iter()
+                .zip(o.y.iter().zip(&o.weight))
+                .enumerate()
+            {
                 let diff = mu - y;
                 loss += 0.5 * w * diff * diff;
                 gradient[u][i] += w * diff;
@@ -221,7 +274,11 @@ impl<'a> Problem<'a> {
         (0..self.uniques.len())
             .map(|u| {
                 let (a, b) = (self.unique_marginal(old, u), self.unique_marginal(new, u));
-                gradient[u].iter().zip(a.iter().zip(&b)).map(|(g, (x, y))| g * (x - y)).sum::<f64>()
+                gradient[u]
+                    .iter()
+                    .zip(a.iter().zip(&b))
+                    .map(|(g, (x, y))| g * (x - y))
+                    .sum::<f64>()
             })
             .sum()
     }
@@ -237,15 +294,36 @@ mod tests {
         let sizes = [2, 3, 2];
         let ab = vec![100.0, 300.0, 50.0, 200.0, 250.0, 100.0];
         let b: Vec<f64> = (0..3).map(|j| ab[j] + ab[3 + j]).collect();
-        let bc = vec![b[0] * 0.2, b[0] * 0.8, b[1] * 0.5, b[1] * 0.5, b[2] * 0.9, b[2] * 0.1];
-        let obs = |clique: Vec<usize>, y: Vec<f64>| Observation { weight: vec![1.0; y.len()], clique: Clique::new(clique), y };
+        let bc = vec![
+            b[0] * 0.2,
+            b[0] * 0.8,
+            b[1] * 0.5,
+            b[1] * 0.5,
+            b[2] * 0.9,
+            b[2] * 0.1,
+        ];
+        let obs = |clique: Vec<usize>, y: Vec<f64>| Observation {
+            weight: vec![1.0; y.len()],
+            clique: Clique::new(clique),
+            y,
+        };
         let observations = vec![obs(vec![0, 1], ab.clone()), obs(vec![1, 2], bc.clone())];
         let total = estimate_total(&observations);
         assert!((total - 1000.0).abs() < 1e-9);
-        let options = EstimationOptions { max_iterations: 5000, tolerance: 1e-12, patience: 50 };
+        let options = EstimationOptions {
+            max_iterations: 5000,
+            tolerance: 1e-12,
+            patience: 50,
+        };
         let fit = estimate(&sizes, &observations, total, &options, &[], 1 << 20).unwrap();
-        let got_ab = fit.engine.marginal(&fit.beliefs, &Clique::new(vec![0, 1])).values;
-        let got_bc = fit.engine.marginal(&fit.beliefs, &Clique::new(vec![1, 2])).values;
+        let got_ab = fit
+            .engine
+            .marginal(&fit.beliefs, &Clique::new(vec![0, 1]))
+            .values;
+        let got_bc = fit
+            .engine
+            .marginal(&fit.beliefs, &Clique::new(vec![1, 2]))
+            .values;
         for (g, e) in got_ab.iter().zip(&ab).chain(got_bc.iter().zip(&bc)) {
             assert!((g - e).abs() < 0.5, "{g} vs {e}");
         }
@@ -256,11 +334,27 @@ mod tests {
         let sizes = [3, 2];
         let y = vec![-5.0, 40.0, 30.0, -2.0, 20.0, 17.0];
         let observations = vec![
-            Observation { clique: Clique::new(vec![0, 1]), weight: vec![0.1; 6], y },
-            Observation { clique: Clique::new(vec![0]), weight: vec![0.1; 3], y: vec![30.0, 65.0, 5.0] },
+            Observation {
+                clique: Clique::new(vec![0, 1]),
+                weight: vec![0.1; 6],
+                y,
+            },
+            Observation {
+                clique: Clique::new(vec![0]),
+                weight: vec![0.1; 3],
+                y: vec![30.0, 65.0, 5.0],
+            },
         ];
         let total = estimate_total(&observations);
-        let fit = estimate(&sizes, &observations, total, &EstimationOptions::default(), &[], 1 << 20).unwrap();
+        let fit = estimate(
+            &sizes,
+            &observations,
+            total,
+            &EstimationOptions::default(),
+            &[],
+            1 << 20,
+        )
+        .unwrap();
         let joint = fit.engine.marginal(&fit.beliefs, &Clique::new(vec![0, 1]));
         assert!(joint.values.iter().all(|&v| v >= 0.0));
         assert!((joint.total() - total).abs() < 1e-6 * total);

@@ -47,10 +47,20 @@ pub(crate) fn exponential_mechanism<R: Rng + CryptoRng + ?Sized>(
     if !epsilon.is_positive() || !sensitivity.is_positive() {
         return Err(invalid("epsilon and sensitivity must be positive"));
     }
-    let scores: Vec<BigRational> = scores.iter().map(|&s| exact(s, "scores must be finite")).collect::<Result<_>>()?;
-    let best = scores.iter().max().cloned().unwrap_or_else(BigRational::zero);
+    let scores: Vec<BigRational> = scores
+        .iter()
+        .map(|&s| exact(s, "scores must be finite"))
+        .collect::<Result<_>>()?;
+    let best = scores
+        .iter()
+        .max()
+        .cloned()
+        .unwrap_or_else(BigRational::zero);
     let scale = epsilon / (sensitivity * BigRational::from_integer(BigInt::from(2)));
-    let gammas: Vec<Unsigned> = scores.iter().map(|s| to_unsigned(&((&best - s) * &scale))).collect();
+    let gammas: Vec<Unsigned> = scores
+        .iter()
+        .map(|s| to_unsigned(&((&best - s) * &scale)))
+        .collect();
     loop {
         let candidate = rng.random_range(0..gammas.len());
         if bernoulli_exp(&gammas[candidate], rng) {
@@ -134,7 +144,10 @@ mod tests {
             let hits = (0..n).filter(|_| bernoulli_exp(&gamma, &mut rng)).count() as f64 / n as f64;
             let expected = (-f64::from(num) / f64::from(den)).exp();
             let tolerance = 5.0 * (expected * (1.0 - expected) / n as f64).sqrt();
-            assert!((hits - expected).abs() < tolerance, "{num}/{den}: {hits} vs {expected}");
+            assert!(
+                (hits - expected).abs() < tolerance,
+                "{num}/{den}: {hits} vs {expected}"
+            );
         }
     }
 
@@ -142,7 +155,10 @@ mod tests {
     fn exponential_mechanism_passes_a_chi_square_test() {
         let scores = [0.0, 1.0, 2.5, -1.0];
         let (epsilon, sensitivity) = (2.0f64, 1.0f64);
-        let weights: Vec<f64> = scores.iter().map(|s| (epsilon * s / (2.0 * sensitivity)).exp()).collect();
+        let weights: Vec<f64> = scores
+            .iter()
+            .map(|s| (epsilon * s / (2.0 * sensitivity)).exp())
+            .collect();
         let total: f64 = weights.iter().sum();
         let mut rng = ChaCha20Rng::seed_from_u64(9);
         let n = 20_000;

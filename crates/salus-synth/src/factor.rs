@@ -37,7 +37,9 @@ impl Clique {
 
     /// Number of cells given the domain sizes (saturating).
     pub fn cells(&self, sizes: &[usize]) -> usize {
-        self.0.iter().fold(1usize, |acc, &a| acc.saturating_mul(sizes[a]))
+        self.0
+            .iter()
+            .fold(1usize, |acc, &a| acc.saturating_mul(sizes[a]))
     }
 
     /// True when every attribute of `self` is in `other`.
@@ -47,7 +49,13 @@ impl Clique {
 
     /// Attributes in both.
     pub fn intersection(&self, other: &Clique) -> Clique {
-        Clique(self.0.iter().copied().filter(|a| other.0.binary_search(a).is_ok()).collect())
+        Clique(
+            self.0
+                .iter()
+                .copied()
+                .filter(|a| other.0.binary_search(a).is_ok())
+                .collect(),
+        )
     }
 
     /// Attributes in either.
@@ -69,14 +77,22 @@ impl Factor {
     pub fn filled(clique: Clique, sizes: &[usize], fill: f64) -> Self {
         let shape: Vec<usize> = clique.attrs().iter().map(|&a| sizes[a]).collect();
         let cells = shape.iter().product();
-        Factor { clique, shape, values: vec![fill; cells] }
+        Factor {
+            clique,
+            shape,
+            values: vec![fill; cells],
+        }
     }
 
     /// A factor with given values (length must match).
     pub fn with_values(clique: Clique, sizes: &[usize], values: Vec<f64>) -> Self {
         let shape: Vec<usize> = clique.attrs().iter().map(|&a| sizes[a]).collect();
         debug_assert_eq!(values.len(), shape.iter().product::<usize>());
-        Factor { clique, shape, values }
+        Factor {
+            clique,
+            shape,
+            values,
+        }
     }
 
     /// Sum of all values.
@@ -121,13 +137,23 @@ impl Factor {
 
 /// For every cell of a factor over `source` (with `shape`), the index of the matching cell of
 /// a factor over `target` (a subset of `source`).
-pub(crate) fn index_map(source: &Clique, shape: &[usize], target: &Clique, sizes: &[usize]) -> Vec<u32> {
+pub(crate) fn index_map(
+    source: &Clique,
+    shape: &[usize],
+    target: &Clique,
+    sizes: &[usize],
+) -> Vec<u32> {
     // Stride in the target for each source dimension (0 when the target lacks it).
     let target_strides = strides(target, sizes);
     let steps: Vec<usize> = source
         .attrs()
         .iter()
-        .map(|a| target.attrs().binary_search(a).map_or(0, |pos| target_strides[pos]))
+        .map(|a| {
+            target
+                .attrs()
+                .binary_search(a)
+                .map_or(0, |pos| target_strides[pos])
+        })
         .collect();
     let cells: usize = shape.iter().product();
     let mut map = Vec::with_capacity(cells);
@@ -177,6 +203,9 @@ mod tests {
         let b = Factor::with_values(Clique::new(vec![1]), &sizes, vec![1.0, 10.0, 100.0]);
         let ab = a.product(&b, &sizes);
         assert_eq!(ab.values, vec![1.0, 10.0, 100.0, 2.0, 20.0, 200.0]);
-        assert_eq!(ab.sum_to(&Clique::new(vec![1]), &sizes).values, vec![3.0, 30.0, 300.0]);
+        assert_eq!(
+            ab.sum_to(&Clique::new(vec![1]), &sizes).values,
+            vec![3.0, 30.0, 300.0]
+        );
     }
 }

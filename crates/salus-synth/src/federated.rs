@@ -28,6 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::accountant::PLAN_SAFETY;
+use crate::accountant::Step;
 use crate::compress::{AttributeCompression, compress_measurement};
 use crate::domain::Domain;
 use crate::error::{Result, SynthError};
@@ -37,7 +38,6 @@ use crate::fit::FitOptions;
 use crate::junction::DisjointSets;
 use crate::measure::{Measurement, check_clique};
 use crate::model::{MeasuredClique, Model, PrivacyRecord};
-use crate::accountant::Step;
 
 /// The measurement plan of a federated MST study.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +65,14 @@ impl FederatedMstPlan {
 pub fn plan_federated_mst(domain: &Domain, rho: f64) -> Result<FederatedMstPlan> {
     let d = domain.len();
     if d < 2 {
-        return Err(SynthError::Privacy("federated MST needs at least two columns".to_string()));
+        return Err(SynthError::Privacy(
+            "federated MST needs at least two columns".to_string(),
+        ));
     }
     if !(rho.is_finite() && rho > 0.0) {
-        return Err(SynthError::Privacy(format!("rho must be positive; got {rho}")));
+        return Err(SynthError::Privacy(format!(
+            "rho must be positive; got {rho}"
+        )));
     }
     let third = rho * PLAN_SAFETY / 3.0;
     let pairs = d * (d - 1) / 2;
@@ -84,7 +88,10 @@ pub fn plan_federated_mst(domain: &Domain, rho: f64) -> Result<FederatedMstPlan>
         }
     }
     let cost = |sigma: f64, count: usize| {
-        salus_dp::zcdp::compose(&vec![salus_dp::zcdp::rho_discrete_gaussian(1.0, sigma); count])
+        salus_dp::zcdp::compose(&vec![
+            salus_dp::zcdp::rho_discrete_gaussian(1.0, sigma);
+            count
+        ])
     };
     let round_one_rho = salus_dp::zcdp::compose(&[cost(sigma_one, d), cost(sigma_pair, pairs)]);
     Ok(FederatedMstPlan {
@@ -97,7 +104,11 @@ pub fn plan_federated_mst(domain: &Domain, rho: f64) -> Result<FederatedMstPlan>
 }
 
 /// The compression implied by the most precise one-way measurement of each attribute.
-fn compression_from(domain: &Domain, measurements: &[Measurement], compress: bool) -> Vec<AttributeCompression> {
+fn compression_from(
+    domain: &Domain,
+    measurements: &[Measurement],
+    compress: bool,
+) -> Vec<AttributeCompression> {
     domain
         .sizes()
         .iter()
@@ -126,11 +137,18 @@ fn validate(domain: &Domain, measurements: &[Measurement]) -> Result<()> {
         if m.noisy_counts.len() != cells {
             return Err(SynthError::Measurement {
                 index,
-                reason: format!("has {} values but its clique has {cells} cells", m.noisy_counts.len()),
+                reason: format!(
+                    "has {} values but its clique has {cells} cells",
+                    m.noisy_counts.len()
+                ),
             });
         }
-        if !(m.sigma.is_finite() && m.sigma > 0.0) || m.noisy_counts.iter().any(|v| !v.is_finite()) {
-            return Err(SynthError::Measurement { index, reason: "sigma and counts must be finite, sigma > 0".to_string() });
+        if !(m.sigma.is_finite() && m.sigma > 0.0) || m.noisy_counts.iter().any(|v| !v.is_finite())
+        {
+            return Err(SynthError::Measurement {
+                index,
+                reason: "sigma and counts must be finite, sigma > 0".to_string(),
+            });
         }
     }
     Ok(())
@@ -142,16 +160,38 @@ pub fn select_tree(domain: &Domain, round_one: &[Measurement]) -> Result<Vec<Cli
     let compression = compression_from(domain, round_one, true);
     let original_sizes = domain.sizes();
     let sizes: Vec<usize> = compression.iter().map(|c| c.size).collect();
-    let compressed: Vec<Observation> = round_one.iter().map(|m| compress_measurement(m, &original_sizes, &compression)).collect();
-    let one_way: Vec<Observation> = compressed.iter().filter(|o| o.clique.len() == 1).cloned().collect();
-    let fit = estimate(&sizes, &one_way, estimate_total(&one_way), &Default::default(), &[], usize::MAX)?;
+    let compressed: Vec<Observation> = round_one
+        .iter()
+        .map(|m| compress_measurement(m, &original_sizes, &compression))
+        .collect();
+    let one_way: Vec<Observation> = compressed
+        .iter()
+        .filter(|o| o.clique.len() == 1)
+        .cloned()
+        .collect();
+    let fit = estimate(
+        &sizes,
+        &one_way,
+        estimate_total(&one_way),
+        &Default::default(),
+        &[],
+        usize::MAX,
+    )?;
     let mut scored: Vec<(f64, Clique)> = compressed
         .iter()
         .filter(|o| o.clique.len() == 2)
         .map(|o| {
             let independent = fit.engine.marginal(&fit.beliefs, &o.clique).values;
-            let l1: f64 = o.y.iter().zip(&independent).map(|(y, x)| (y - x).abs()).sum();
-            let noise_l1: f64 = o.weight.iter().map(|w| (2.0 / std::f64::consts::PI / w).sqrt()).sum();
+            let l1: f64 =
+                o.y.iter()
+                    .zip(&independent)
+                    .map(|(y, x)| (y - x).abs())
+                    .sum();
+            let noise_l1: f64 = o
+                .weight
+                .iter()
+                .map(|w| (2.0 / std::f64::consts::PI / w).sqrt())
+                .sum();
             (l1 - noise_l1, o.clique.clone())
         })
         .collect();
@@ -166,7 +206,11 @@ pub fn select_tree(domain: &Domain, round_one: &[Measurement]) -> Result<Vec<Cli
 
 /// The measurements to fit a tree model on: round-1 one-way marginals and tree pairs, and
 /// every round-2 measurement.
-pub fn mst_measurements(round_one: &[Measurement], tree: &[Clique], round_two: &[Measurement]) -> Vec<Measurement> {
+pub fn mst_measurements(
+    round_one: &[Measurement],
+    tree: &[Clique],
+    round_two: &[Measurement],
+) -> Vec<Measurement> {
     round_one
         .iter()
         .filter(|m| m.clique.len() == 1 || tree.contains(&m.clique))
@@ -178,24 +222,61 @@ pub fn mst_measurements(round_one: &[Measurement], tree: &[Clique], round_two: &
 /// Fits a model to aggregated noisy measurements (federated synthesis, or any caller that
 /// measured elsewhere). The privacy record lists each measurement at its central-equivalent
 /// rho, 1 / (2 sigma^2); the study layer may replace it with its ledger entries.
-pub fn fit_from_measurements(domain: &Domain, measurements: &[Measurement], options: &FitOptions) -> Result<Model> {
+pub fn fit_from_measurements(
+    domain: &Domain,
+    measurements: &[Measurement],
+    options: &FitOptions,
+) -> Result<Model> {
     validate(domain, measurements)?;
     if measurements.is_empty() {
-        return Err(SynthError::Measurement { index: 0, reason: "no measurements to fit".to_string() });
+        return Err(SynthError::Measurement {
+            index: 0,
+            reason: "no measurements to fit".to_string(),
+        });
     }
     let compression = compression_from(domain, measurements, options.compress);
     let original_sizes = domain.sizes();
     let sizes: Vec<usize> = compression.iter().map(|c| c.size).collect();
-    let observations: Vec<Observation> =
-        measurements.iter().map(|m| compress_measurement(m, &original_sizes, &compression)).collect();
-    let fitted = estimate(&sizes, &observations, estimate_total(&observations), &options.estimation, &[], options.max_model_cells)?;
-    let names = |c: &Clique| c.attrs().iter().map(|&a| domain.attributes()[a].name.clone()).collect::<Vec<_>>();
+    let observations: Vec<Observation> = measurements
+        .iter()
+        .map(|m| compress_measurement(m, &original_sizes, &compression))
+        .collect();
+    let fitted = estimate(
+        &sizes,
+        &observations,
+        estimate_total(&observations),
+        &options.estimation,
+        &[],
+        options.max_model_cells,
+    )?;
+    let names = |c: &Clique| {
+        c.attrs()
+            .iter()
+            .map(|&a| domain.attributes()[a].name.clone())
+            .collect::<Vec<_>>()
+    };
     let steps: Vec<Step> = measurements
         .iter()
-        .map(|m| Step { label: format!("measure:{}", names(&m.clique).join(",")), rho: salus_dp::zcdp::rho_discrete_gaussian(1.0, m.sigma) })
+        .map(|m| Step {
+            label: format!("measure:{}", names(&m.clique).join(",")),
+            rho: salus_dp::zcdp::rho_discrete_gaussian(1.0, m.sigma),
+        })
         .collect();
     let rho: f64 = salus_dp::zcdp::compose(&steps.iter().map(|s| s.rho).collect::<Vec<_>>());
     let privacy = PrivacyRecord::new(None, None, rho, steps, domain);
-    let measured = measurements.iter().map(|m| MeasuredClique { columns: names(&m.clique), sigma: m.sigma }).collect();
-    Ok(Model::from_fit("federated", domain.clone(), compression, privacy, measured, fitted))
+    let measured = measurements
+        .iter()
+        .map(|m| MeasuredClique {
+            columns: names(&m.clique),
+            sigma: m.sigma,
+        })
+        .collect();
+    Ok(Model::from_fit(
+        "federated",
+        domain.clone(),
+        compression,
+        privacy,
+        measured,
+        fitted,
+    ))
 }

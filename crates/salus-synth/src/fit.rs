@@ -47,12 +47,20 @@ impl Budget {
     /// The largest rho whose (epsilon, delta) conversion (salus-dp, CKS20) is at most `epsilon`.
     pub fn from_epsilon_delta(epsilon: f64, delta: f64) -> Result<Self> {
         let rho = salus_dp::zcdp::epsilon_delta_to_rho(epsilon, delta)?;
-        Ok(Budget { rho, epsilon: Some(epsilon), delta: Some(delta) })
+        Ok(Budget {
+            rho,
+            epsilon: Some(epsilon),
+            delta: Some(delta),
+        })
     }
 
     /// A plain zCDP budget.
     pub fn from_rho(rho: f64) -> Self {
-        Budget { rho, epsilon: None, delta: None }
+        Budget {
+            rho,
+            epsilon: None,
+            delta: None,
+        }
     }
 }
 
@@ -92,28 +100,70 @@ impl Default for FitOptions {
 
 /// Fits a synthesizer to `table` within `budget`. The randomness must be cryptographically
 /// secure for a real release (a fixed seed is for tests and benchmarks only).
-pub fn fit<R: Rng + CryptoRng + ?Sized>(table: &Table, budget: &Budget, options: &FitOptions, rng: &mut R) -> Result<Model> {
+pub fn fit<R: Rng + CryptoRng + ?Sized>(
+    table: &Table,
+    budget: &Budget,
+    options: &FitOptions,
+    rng: &mut R,
+) -> Result<Model> {
     let mut accountant = Accountant::new(budget.rho)?;
     if !(0.0..1.0).contains(&options.bounds_fraction) {
-        return Err(SynthError::Privacy("bounds_fraction must be in [0, 1)".to_string()));
+        return Err(SynthError::Privacy(
+            "bounds_fraction must be in [0, 1)".to_string(),
+        ));
     }
     if table.nrows() == 0 {
-        return Err(SynthError::Evaluation("the input has no rows to learn from".to_string()));
+        return Err(SynthError::Evaluation(
+            "the input has no rows to learn from".to_string(),
+        ));
     }
     let bounds_rho = budget.rho * options.bounds_fraction;
     let domain = infer_domain(table, &options.domain, &mut accountant, bounds_rho, rng)?;
     if domain.is_empty() {
-        return Err(SynthError::Evaluation("no columns to model; check --columns".to_string()));
+        return Err(SynthError::Evaluation(
+            "no columns to model; check --columns".to_string(),
+        ));
     }
     let encoded = domain.encode(table)?;
-    let central = Central { domain: &domain, encoded: &encoded, compress: options.compress, max_model_cells: options.max_model_cells };
+    let central = Central {
+        domain: &domain,
+        encoded: &encoded,
+        compress: options.compress,
+        max_model_cells: options.max_model_cells,
+    };
     let selection = match options.method {
         Method::Mst => run_mst(&central, &mut accountant, rng)?,
-        Method::Aim => run_aim(&central, &options.aim, &options.estimation, &mut accountant, rng)?,
+        Method::Aim => run_aim(
+            &central,
+            &options.aim,
+            &options.estimation,
+            &mut accountant,
+            rng,
+        )?,
     };
     let sizes: Vec<usize> = selection.compression.iter().map(|c| c.size).collect();
     let total = estimate_total(&selection.observations);
-    let fitted = estimate(&sizes, &selection.observations, total, &options.estimation, &selection.warm, options.max_model_cells)?;
-    let privacy = PrivacyRecord::new(budget.epsilon, budget.delta, budget.rho, accountant.steps().to_vec(), &domain);
-    Ok(Model::from_fit(options.method.name(), domain, selection.compression, privacy, selection.measured, fitted))
+    let fitted = estimate(
+        &sizes,
+        &selection.observations,
+        total,
+        &options.estimation,
+        &selection.warm,
+        options.max_model_cells,
+    )?;
+    let privacy = PrivacyRecord::new(
+        budget.epsilon,
+        budget.delta,
+        budget.rho,
+        accountant.steps().to_vec(),
+        &domain,
+    );
+    Ok(Model::from_fit(
+        options.method.name(),
+        domain,
+        selection.compression,
+        privacy,
+        selection.measured,
+        fitted,
+    ))
 }

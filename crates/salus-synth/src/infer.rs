@@ -72,7 +72,13 @@ pub struct DomainOptions {
 
 impl Default for DomainOptions {
     fn default() -> Self {
-        DomainOptions { columns: None, specs: Vec::new(), bins: 32, max_unit_bins: 100, max_categories: 500 }
+        DomainOptions {
+            columns: None,
+            specs: Vec::new(),
+            bins: 32,
+            max_unit_bins: 100,
+            max_categories: 500,
+        }
     }
 }
 
@@ -96,14 +102,19 @@ pub fn infer_domain<R: Rng + CryptoRng + ?Sized>(
         .iter()
         .map(|name| {
             let column = check_column(table, name)?;
-            let spec = options.specs.iter().find(|s| s.name == *name).cloned().unwrap_or_default();
+            let spec = options
+                .specs
+                .iter()
+                .find(|s| s.name == *name)
+                .cloned()
+                .unwrap_or_default();
             Ok((column, spec))
         })
         .collect::<Result<Vec<_>>>()?;
     let needing = plans.iter().filter(|(c, s)| needs_dp_bounds(c, s)).count();
     let sigma = if needing > 0 {
         let share = bounds_rho * PLAN_SAFETY / needing as f64;
-        if !(share > 0.0) {
+        if share.is_nan() || share <= 0.0 {
             return Err(SynthError::Privacy(
                 "no budget left to estimate numeric bounds privately; give --bounds".to_string(),
             ));
@@ -114,7 +125,12 @@ pub fn infer_domain<R: Rng + CryptoRng + ?Sized>(
     };
     let mut attributes = Vec::with_capacity(plans.len());
     for (column, spec) in plans {
-        let mut context = Context { options, accountant: &mut *accountant, sigma, rng: &mut *rng };
+        let mut context = Context {
+            options,
+            accountant: &mut *accountant,
+            sigma,
+            rng: &mut *rng,
+        };
         attributes.push(build_attribute(column, &spec, &mut context)?);
     }
     Domain::new(attributes)
@@ -159,7 +175,8 @@ fn needs_dp_bounds(column: &Column, spec: &ColumnSpec) -> bool {
 }
 
 fn has_missing(column: &Column, spec: &ColumnSpec) -> bool {
-    spec.missing.unwrap_or_else(|| (0..column.len()).any(|r| column.is_missing(r)))
+    spec.missing
+        .unwrap_or_else(|| (0..column.len()).any(|r| column.is_missing(r)))
 }
 
 fn build_attribute<R: Rng + CryptoRng + ?Sized>(
@@ -174,18 +191,36 @@ fn build_attribute<R: Rng + CryptoRng + ?Sized>(
         KindHint::Numeric => numeric(column, spec, context)?,
         KindHint::Date => date(column, spec, context)?,
     };
-    Ok(Attribute { name, kind, missing, source })
+    Ok(Attribute {
+        name,
+        kind,
+        missing,
+        source,
+    })
 }
 
-fn categorical(column: &Column, spec: &ColumnSpec, options: &DomainOptions) -> Result<(AttributeKind, DomainSource)> {
+fn categorical(
+    column: &Column,
+    spec: &ColumnSpec,
+    options: &DomainOptions,
+) -> Result<(AttributeKind, DomainSource)> {
     let numeric_labels = matches!(column.data(), ColumnData::Numeric(_));
     if let Some(categories) = &spec.categories {
-        return Ok((AttributeKind::Categorical { categories: categories.clone(), numeric_labels }, DomainSource::Public));
+        return Ok((
+            AttributeKind::Categorical {
+                categories: categories.clone(),
+                numeric_labels,
+            },
+            DomainSource::Public,
+        ));
     }
     let mut labels: Vec<String> = column_labels(column).into_iter().flatten().collect();
     if numeric_labels {
         labels.sort_by(|a, b| {
-            let (x, y) = (a.parse::<f64>().unwrap_or(f64::NAN), b.parse::<f64>().unwrap_or(f64::NAN));
+            let (x, y) = (
+                a.parse::<f64>().unwrap_or(f64::NAN),
+                b.parse::<f64>().unwrap_or(f64::NAN),
+            );
             x.total_cmp(&y)
         });
     } else {
@@ -204,7 +239,13 @@ fn categorical(column: &Column, spec: &ColumnSpec, options: &DomainOptions) -> R
             ),
         ));
     }
-    Ok((AttributeKind::Categorical { categories: labels, numeric_labels }, DomainSource::Data))
+    Ok((
+        AttributeKind::Categorical {
+            categories: labels,
+            numeric_labels,
+        },
+        DomainSource::Data,
+    ))
 }
 
 fn numeric<R: Rng + CryptoRng + ?Sized>(
@@ -217,37 +258,67 @@ fn numeric<R: Rng + CryptoRng + ?Sized>(
         if column.is_missing(row) {
             continue;
         }
-        let x = column.number(row).filter(|x| x.is_finite()).ok_or_else(|| {
-            column_error(column.name(), "is modelled as numeric but holds text; mark it categorical")
-        })?;
+        let x = column
+            .number(row)
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| {
+                column_error(
+                    column.name(),
+                    "is modelled as numeric but holds text; mark it categorical",
+                )
+            })?;
         values.push(x);
     }
-    let integer = spec.integer.unwrap_or_else(|| values.iter().all(|x| x.fract() == 0.0));
+    let integer = spec
+        .integer
+        .unwrap_or_else(|| values.iter().all(|x| x.fract() == 0.0));
     let bins = spec.bins.unwrap_or(context.options.bins).max(1);
     let (lower, upper, source) = match &spec.bounds {
         Some((lo, hi)) => {
             let parse = |t: &str| {
-                t.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-                    column_error(column.name(), "bounds must be two numbers, e.g. --bounds age=17:90")
-                })
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        column_error(
+                            column.name(),
+                            "bounds must be two numbers, e.g. --bounds age=17:90",
+                        )
+                    })
             };
             let (lo, hi) = (parse(lo)?, parse(hi)?);
             if lo > hi {
-                return Err(column_error(column.name(), "the lower bound is above the upper bound"));
+                return Err(column_error(
+                    column.name(),
+                    "the lower bound is above the upper bound",
+                ));
             }
             // Public upper bounds are inclusive; for integers the edge after the last value.
-            (lo, if integer { hi.floor() + 1.0 } else { hi }, DomainSource::Public)
+            (
+                lo,
+                if integer { hi.floor() + 1.0 } else { hi },
+                DomainSource::Public,
+            )
         }
         None => {
-            context.accountant.charge(format!("bounds:{}", column.name()), rho_of(context.sigma))?;
+            context
+                .accountant
+                .charge(format!("bounds:{}", column.name()), rho_of(context.sigma))?;
             let (lo, hi) = dp_numeric_bounds(&values, context.sigma, context.rng)?
                 .ok_or_else(|| no_bounds(column.name()))?;
             (lo, hi, DomainSource::DpEstimate)
         }
     };
     let edges = if integer {
-        let (lo, hi) = (lower.ceil() as i64, (upper.ceil() as i64 - 1).max(lower.ceil() as i64));
-        integer_edges(lo, hi, bins, context.options.max_unit_bins).into_iter().map(|e| e as f64).collect()
+        let (lo, hi) = (
+            lower.ceil() as i64,
+            (upper.ceil() as i64 - 1).max(lower.ceil() as i64),
+        );
+        integer_edges(lo, hi, bins, context.options.max_unit_bins)
+            .into_iter()
+            .map(|e| e as f64)
+            .collect()
     } else {
         real_edges(lower, upper, bins)
     };
@@ -263,7 +334,10 @@ fn date<R: Rng + CryptoRng + ?Sized>(
     for row in 0..column.len() {
         if let Some(text) = column.display(row) {
             days.push(parse_date(&text).ok_or_else(|| {
-                column_error(column.name(), "is modelled as a date but has a value that is not YYYY-MM-DD")
+                column_error(
+                    column.name(),
+                    "is modelled as a date but has a value that is not YYYY-MM-DD",
+                )
             })?);
         }
     }
@@ -271,19 +345,27 @@ fn date<R: Rng + CryptoRng + ?Sized>(
         Some((lo, hi)) => {
             let parse = |t: &str| {
                 parse_date(t).ok_or_else(|| {
-                    column_error(column.name(), "date bounds must be YYYY-MM-DD, e.g. 2000-01-01:2020-12-31")
+                    column_error(
+                        column.name(),
+                        "date bounds must be YYYY-MM-DD, e.g. 2000-01-01:2020-12-31",
+                    )
                 })
             };
             let (lo, hi) = (parse(lo)?, parse(hi)?);
             if lo > hi {
-                return Err(column_error(column.name(), "the lower bound is after the upper bound"));
+                return Err(column_error(
+                    column.name(),
+                    "the lower bound is after the upper bound",
+                ));
             }
             (lo, hi, DomainSource::Public)
         }
         None => {
-            context.accountant.charge(format!("bounds:{}", column.name()), rho_of(context.sigma))?;
-            let (lo, hi) =
-                dp_date_bounds(&days, context.sigma, context.rng)?.ok_or_else(|| no_bounds(column.name()))?;
+            context
+                .accountant
+                .charge(format!("bounds:{}", column.name()), rho_of(context.sigma))?;
+            let (lo, hi) = dp_date_bounds(&days, context.sigma, context.rng)?
+                .ok_or_else(|| no_bounds(column.name()))?;
             (lo, hi, DomainSource::DpEstimate)
         }
     };

@@ -32,7 +32,13 @@ impl Engine {
             }
         }
         let children = tree.children();
-        Engine { sizes: sizes.to_vec(), tree, children, up_map, down_map }
+        Engine {
+            sizes: sizes.to_vec(),
+            tree,
+            children,
+            up_map,
+            down_map,
+        }
     }
 
     /// Number of cells of separator `k`.
@@ -45,7 +51,10 @@ impl Engine {
     pub fn calibrate(&self, log_potentials: &[Vec<f64>], total: f64) -> Option<Vec<Vec<f64>>> {
         let n = self.tree.cliques.len();
         // psi_C times the messages from C's children, filled leaves first.
-        let mut partial: Vec<Vec<f64>> = log_potentials.iter().map(|theta| exponentiate(theta)).collect();
+        let mut partial: Vec<Vec<f64>> = log_potentials
+            .iter()
+            .map(|theta| exponentiate(theta))
+            .collect();
         let mut up: Vec<Vec<f64>> = vec![Vec::new(); n];
         for &k in self.tree.order.iter().rev() {
             for &child in &self.children[k] {
@@ -63,7 +72,9 @@ impl Engine {
         // Downward pass: beliefs of parents are final before their children.
         let mut beliefs = partial;
         for &k in &self.tree.order {
-            let Some(p) = self.tree.parent[k] else { continue };
+            let Some(p) = self.tree.parent[k] else {
+                continue;
+            };
             let mut message = vec![0.0; self.separator_cells(k)];
             for (value, &to) in beliefs[p].iter().zip(&self.down_map[k]) {
                 message[to as usize] += value;
@@ -89,7 +100,8 @@ impl Engine {
     /// beliefs' total).
     pub fn marginal(&self, beliefs: &[Vec<f64>], target: &Clique) -> Factor {
         let cliques = &self.tree.cliques;
-        let factor = |k: usize| Factor::with_values(cliques[k].clone(), &self.sizes, beliefs[k].clone());
+        let factor =
+            |k: usize| Factor::with_values(cliques[k].clone(), &self.sizes, beliefs[k].clone());
         if let Some(k) = self.tree.containing(target) {
             return factor(k).sum_to(target, &self.sizes);
         }
@@ -99,7 +111,11 @@ impl Engine {
         // Messages flow from the bottom of the subtree to its top.
         let mut messages: Vec<Option<Factor>> = vec![None; cliques.len()];
         for &k in self.tree.order.iter().rev().filter(|&&k| keep[k]) {
-            let mut current = if k == top { probability(factor(k)) } else { self.conditional(factor(k), k) };
+            let mut current = if k == top {
+                probability(factor(k))
+            } else {
+                self.conditional(factor(k), k)
+            };
             for &child in self.children[k].iter().filter(|&&c| keep[c]) {
                 if let Some(m) = messages[child].take() {
                     current = current.product(&m, &self.sizes);
@@ -154,7 +170,9 @@ impl Engine {
                 continue;
             }
             keep[k] = false;
-            let neighbours = self.tree.parent[k].into_iter().chain(self.children[k].iter().copied());
+            let neighbours = self.tree.parent[k]
+                .into_iter()
+                .chain(self.children[k].iter().copied());
             for other in neighbours {
                 if keep[other] {
                     degree[other] -= 1;
@@ -203,11 +221,19 @@ mod tests {
     }
 
     /// Brute-force joint of a model given as potentials over cliques.
-    fn brute_force(sizes: &[usize], potentials: &[(Clique, Vec<f64>)], target: &Clique) -> Vec<f64> {
+    fn brute_force(
+        sizes: &[usize],
+        potentials: &[(Clique, Vec<f64>)],
+        target: &Clique,
+    ) -> Vec<f64> {
         let all = c(&(0..sizes.len()).collect::<Vec<_>>());
         let mut joint = Factor::filled(all.clone(), sizes, 1.0);
         for (clique, theta) in potentials {
-            let f = Factor::with_values(clique.clone(), sizes, theta.iter().map(|t| t.exp()).collect());
+            let f = Factor::with_values(
+                clique.clone(),
+                sizes,
+                theta.iter().map(|t| t.exp()).collect(),
+            );
             joint = joint.product(&f, sizes);
         }
         let mut out = joint.sum_to(target, sizes);
@@ -222,14 +248,26 @@ mod tests {
         let thetas: Vec<Vec<f64>> = measured
             .iter()
             .enumerate()
-            .map(|(i, q)| (0..q.cells(&sizes)).map(|j| ((i * 7 + j * 3) % 5) as f64 * 0.3).collect())
+            .map(|(i, q)| {
+                (0..q.cells(&sizes))
+                    .map(|j| ((i * 7 + j * 3) % 5) as f64 * 0.3)
+                    .collect()
+            })
             .collect();
         let tree = JunctionTree::build(&sizes, &measured);
         let engine = Engine::new(&sizes, tree.clone());
-        let mut log_potentials: Vec<Vec<f64>> = tree.cliques.iter().map(|q| vec![0.0; q.cells(&sizes)]).collect();
+        let mut log_potentials: Vec<Vec<f64>> = tree
+            .cliques
+            .iter()
+            .map(|q| vec![0.0; q.cells(&sizes)])
+            .collect();
         for (q, theta) in measured.iter().zip(&thetas) {
             let home = tree.containing(q).unwrap();
-            let shape: Vec<usize> = tree.cliques[home].attrs().iter().map(|&a| sizes[a]).collect();
+            let shape: Vec<usize> = tree.cliques[home]
+                .attrs()
+                .iter()
+                .map(|&a| sizes[a])
+                .collect();
             let map = index_map(&tree.cliques[home], &shape, q, &sizes);
             for (cell, &m) in map.iter().enumerate() {
                 log_potentials[home][cell] += theta[m as usize];
@@ -237,7 +275,13 @@ mod tests {
         }
         let beliefs = engine.calibrate(&log_potentials, 1.0).unwrap();
         let pairs: Vec<(Clique, Vec<f64>)> = measured.iter().cloned().zip(thetas).collect();
-        for target in [c(&[0, 1]), c(&[1, 3]), c(&[0, 2]), c(&[0, 1, 2, 3]), c(&[2])] {
+        for target in [
+            c(&[0, 1]),
+            c(&[1, 3]),
+            c(&[0, 2]),
+            c(&[0, 1, 2, 3]),
+            c(&[2]),
+        ] {
             let expected = brute_force(&sizes, &pairs, &target);
             let got = engine.marginal(&beliefs, &target).values;
             for (e, g) in expected.iter().zip(&got) {
@@ -251,6 +295,10 @@ mod tests {
         let sizes = [2, 2];
         let tree = JunctionTree::build(&sizes, &[c(&[0, 1])]);
         let engine = Engine::new(&sizes, tree);
-        assert!(engine.calibrate(&[vec![f64::NEG_INFINITY; 4]], 1.0).is_none());
+        assert!(
+            engine
+                .calibrate(&[vec![f64::NEG_INFINITY; 4]], 1.0)
+                .is_none()
+        );
     }
 }

@@ -41,15 +41,21 @@ impl JunctionTree {
         if !valid {
             return None;
         }
-        let edges: Vec<(usize, usize)> =
-            parent.iter().enumerate().filter_map(|(k, p)| p.map(|p| (p, k))).collect();
+        let edges: Vec<(usize, usize)> = parent
+            .iter()
+            .enumerate()
+            .filter_map(|(k, p)| p.map(|p| (p, k)))
+            .collect();
         let tree = root_tree(cliques, &edges);
         (tree.order.len() == count && tree.parent == parent).then_some(tree)
     }
 
     /// Total cells of all cliques (the model size).
     pub fn cells(&self, sizes: &[usize]) -> usize {
-        self.cliques.iter().map(|c| c.cells(sizes)).fold(0usize, usize::saturating_add)
+        self.cliques
+            .iter()
+            .map(|c| c.cells(sizes))
+            .fold(0usize, usize::saturating_add)
     }
 
     /// The first clique containing `target`, if any.
@@ -71,7 +77,10 @@ impl JunctionTree {
 
 /// Total cells of the junction tree that `measured` would need (for AIM's size limit).
 pub(crate) fn model_cells(sizes: &[usize], measured: &[Clique]) -> usize {
-    maximal_cliques(sizes, measured).iter().map(|c| c.cells(sizes)).fold(0usize, usize::saturating_add)
+    maximal_cliques(sizes, measured)
+        .iter()
+        .map(|c| c.cells(sizes))
+        .fold(0usize, usize::saturating_add)
 }
 
 /// Greedy elimination: repeatedly eliminate the vertex whose neighbourhood clique has the
@@ -96,7 +105,9 @@ fn maximal_cliques(sizes: &[usize], measured: &[Clique]) -> Vec<Clique> {
             .min_by_key(|&v| {
                 let cells = (0..n)
                     .filter(|&u| alive[u] && adjacent[v][u])
-                    .fold(sizes[v] as u128, |acc, u| acc.saturating_mul(sizes[u] as u128));
+                    .fold(sizes[v] as u128, |acc, u| {
+                        acc.saturating_mul(sizes[u] as u128)
+                    });
                 (cells, v)
             })
             .unwrap_or(0);
@@ -169,7 +180,12 @@ fn root_tree(cliques: Vec<Clique>, edges: &[(usize, usize)]) -> JunctionTree {
             }
         }
     }
-    JunctionTree { cliques, parent, separator, order }
+    JunctionTree {
+        cliques,
+        parent,
+        separator,
+        order,
+    }
 }
 
 /// Union-find with path halving.
@@ -179,7 +195,9 @@ pub(crate) struct DisjointSets {
 
 impl DisjointSets {
     pub fn new(n: usize) -> Self {
-        DisjointSets { parent: (0..n).collect() }
+        DisjointSets {
+            parent: (0..n).collect(),
+        }
     }
 
     pub fn find(&mut self, mut x: usize) -> usize {
@@ -213,11 +231,15 @@ mod tests {
         // For every attribute, the cliques holding it form a connected subtree: exactly one
         // of them has a parent without the attribute (or no parent).
         for attr in 0..n {
-            let holders: Vec<usize> = (0..tree.cliques.len()).filter(|&i| tree.cliques[i].attrs().contains(&attr)).collect();
+            let holders: Vec<usize> = (0..tree.cliques.len())
+                .filter(|&i| tree.cliques[i].attrs().contains(&attr))
+                .collect();
             assert!(!holders.is_empty(), "attribute {attr} not covered");
             let tops = holders
                 .iter()
-                .filter(|&&i| tree.parent[i].is_none_or(|p| !tree.cliques[p].attrs().contains(&attr)))
+                .filter(|&&i| {
+                    tree.parent[i].is_none_or(|p| !tree.cliques[p].attrs().contains(&attr))
+                })
                 .count();
             assert_eq!(tops, 1, "attribute {attr} in a disconnected set of cliques");
         }

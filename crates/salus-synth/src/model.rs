@@ -41,7 +41,13 @@ pub struct PrivacyRecord {
 }
 
 impl PrivacyRecord {
-    pub(crate) fn new(epsilon: Option<f64>, delta: Option<f64>, rho_budget: f64, steps: Vec<Step>, domain: &Domain) -> Self {
+    pub(crate) fn new(
+        epsilon: Option<f64>,
+        delta: Option<f64>,
+        rho_budget: f64,
+        steps: Vec<Step>,
+        domain: &Domain,
+    ) -> Self {
         let rhos: Vec<f64> = steps.iter().map(|s| s.rho).collect();
         let data_derived_domains = domain
             .attributes()
@@ -95,6 +101,12 @@ pub struct Model {
     pub total: f64,
     /// Optimiser iterations of the final fit.
     pub iterations: usize,
+    /// Field delimiter of the training CSV, so samples can be written in the same format
+    /// (set by the caller; not used by the library).
+    #[serde(default)]
+    pub csv_delimiter: Option<char>,
+    /// Final weighted squared loss of the estimator (sum over cells of (mu - y)^2 / (2 var)).
+    pub loss: f64,
 }
 
 impl Model {
@@ -119,6 +131,8 @@ impl Model {
             marginals: fitted.beliefs,
             total: fitted.total,
             iterations: fitted.iterations,
+            loss: fitted.loss,
+            csv_delimiter: None,
         }
     }
 
@@ -134,8 +148,11 @@ impl Model {
 
     /// Reads and validates a model file's JSON.
     pub fn from_json(text: &str) -> Result<Self> {
-        let model: Model = serde_json::from_str(text)
-            .map_err(|e| SynthError::ModelFile(format!("not a valid model ({e}); was it written by `salus synth fit`?")))?;
+        let model: Model = serde_json::from_str(text).map_err(|e| {
+            SynthError::ModelFile(format!(
+                "not a valid model ({e}); was it written by `salus synth fit`?"
+            ))
+        })?;
         model.validate()?;
         Ok(model)
     }
@@ -156,8 +173,28 @@ impl Model {
             return bad("the compression does not match the domain");
         }
         for (c, size) in self.compression.iter().zip(domain.sizes()) {
-            let rare_ok = c.rare.iter().all(|(cell, w)| (*cell as usize) < size && w.is_finite() && *w >= 0.0);
-            if c.map.len() != size || c.size == 0 || c.map.iter().any(|&m| m as usize >= c.size) || !rare_ok {
+            let rare_ok = c
+                .rare
+                .iter()
+                .all(|(cell, w)| (*cell as usize) < size && w.is_finite() && *w >= 0.0);
+            if c.size == 0 {
+                return bad("an attribute's compression has no cells");
+            }
+            let mut covered = vec![false; c.size];
+            c.map
+                .iter()
+                .filter(|&&m| (m as usize) < c.size)
+                .for_each(|&m| covered[m as usize] = true);
+            let rare_merged = c
+                .rare
+                .iter()
+                .all(|(cell, _)| c.map.get(*cell as usize) == Some(&((c.size - 1) as u32)));
+            let consistent = c.map.len() == size
+                && c.map.iter().all(|&m| (m as usize) < c.size)
+                && covered.iter().all(|&x| x)
+                && rare_ok
+                && rare_merged;
+            if !consistent {
                 return bad("an attribute's compression map is inconsistent");
             }
         }
@@ -166,9 +203,17 @@ impl Model {
         }
         let sizes = self.model_sizes();
         let cells_ok = self.marginals.len() == self.cliques.len()
-            && self.cliques.iter().zip(&self.marginals).all(|(c, m)| c.cells(&sizes) == m.len())
-            && self.marginals.iter().flatten().all(|v| v.is_finite() && *v >= 0.0);
-        if !cells_ok || !(self.total.is_finite() && self.total > 0.0) {
+            && self
+                .cliques
+                .iter()
+                .zip(&self.marginals)
+                .all(|(c, m)| c.cells(&sizes) == m.len())
+            && self
+                .marginals
+                .iter()
+                .flatten()
+                .all(|v| v.is_finite() && *v >= 0.0);
+        if !(cells_ok && self.total.is_finite() && self.total > 0.0) {
             return bad("the stored marginals do not match the cliques");
         }
         Ok(())
@@ -176,14 +221,23 @@ impl Model {
 
     /// The inference engine over the stored junction tree.
     pub(crate) fn engine(&self) -> Option<Engine> {
-        let tree = JunctionTree::from_parts(self.cliques.clone(), self.parents.clone(), self.domain.len())?;
+        let tree = JunctionTree::from_parts(
+            self.cliques.clone(),
+            self.parents.clone(),
+            self.domain.len(),
+        )?;
         Some(Engine::new(&self.model_sizes(), tree))
     }
 
     /// The model's marginal over the named columns, over model cells, summing to `total`.
     pub fn marginal(&self, columns: &[&str]) -> Result<Vec<f64>> {
-        let attrs = columns.iter().map(|c| self.domain.index_of(c)).collect::<Result<Vec<_>>>()?;
-        let engine = self.engine().ok_or_else(|| SynthError::ModelFile("malformed junction tree".to_string()))?;
+        let attrs = columns
+            .iter()
+            .map(|c| self.domain.index_of(c))
+            .collect::<Result<Vec<_>>>()?;
+        let engine = self
+            .engine()
+            .ok_or_else(|| SynthError::ModelFile("malformed junction tree".to_string()))?;
         Ok(engine.marginal(&self.marginals, &Clique::new(attrs)).values)
     }
 }

@@ -47,25 +47,44 @@ impl Central<'_> {
         rho_each: f64,
         accountant: &mut Accountant,
         rng: &mut R,
-    ) -> Result<(Vec<AttributeCompression>, Vec<Observation>, Vec<MeasuredClique>)> {
+    ) -> Result<(
+        Vec<AttributeCompression>,
+        Vec<Observation>,
+        Vec<MeasuredClique>,
+    )> {
         let sizes = self.domain.sizes();
         let (sigma, cost) = sigma_and_cost(rho_each)?;
         let mut measurements = Vec::with_capacity(sizes.len());
         for (a, attribute) in self.domain.attributes().iter().enumerate() {
             accountant.charge(format!("one-way:{}", attribute.name), cost)?;
             let clique = Clique::new(vec![a]);
-            let noisy_counts = add_noise(&marginal_counts(self.encoded, &sizes, &clique), sigma, rng)?;
-            measurements.push(Measurement { clique, noisy_counts, sigma });
+            let noisy_counts =
+                add_noise(&marginal_counts(self.encoded, &sizes, &clique), sigma, rng)?;
+            measurements.push(Measurement {
+                clique,
+                noisy_counts,
+                sigma,
+            });
         }
         let compression: Vec<AttributeCompression> = measurements
             .iter()
             .zip(&sizes)
             .map(|(m, &size)| {
-                if self.compress { AttributeCompression::from_noisy(&m.noisy_counts, sigma) } else { AttributeCompression::identity(size) }
+                if self.compress {
+                    AttributeCompression::from_noisy(&m.noisy_counts, sigma)
+                } else {
+                    AttributeCompression::identity(size)
+                }
             })
             .collect();
-        let observations = measurements.iter().map(|m| compress_measurement(m, &sizes, &compression)).collect();
-        let measured = measurements.iter().map(|m| self.record(&m.clique, sigma)).collect();
+        let observations = measurements
+            .iter()
+            .map(|m| compress_measurement(m, &sizes, &compression))
+            .collect();
+        let measured = measurements
+            .iter()
+            .map(|m| self.record(&m.clique, sigma))
+            .collect();
         Ok((compression, observations, measured))
     }
 
@@ -78,7 +97,10 @@ impl Central<'_> {
             .zip(compression)
             .map(|(column, c)| column.iter().map(|&code| c.map[code as usize]).collect())
             .collect();
-        Encoded { codes, rows: self.encoded.rows }
+        Encoded {
+            codes,
+            rows: self.encoded.rows,
+        }
     }
 
     /// Measures `clique` over model cells with `rho`.
@@ -93,17 +115,35 @@ impl Central<'_> {
     ) -> Result<(Observation, MeasuredClique)> {
         let (sigma, cost) = sigma_and_cost(rho)?;
         accountant.charge(format!("measure:{}", self.names(clique).join(",")), cost)?;
-        let y = add_noise(&marginal_counts(model_data, model_sizes, clique), sigma, rng)?;
+        let y = add_noise(
+            &marginal_counts(model_data, model_sizes, clique),
+            sigma,
+            rng,
+        )?;
         let weight = vec![1.0 / (sigma * sigma); y.len()];
-        Ok((Observation { clique: clique.clone(), y, weight }, self.record(clique, sigma)))
+        Ok((
+            Observation {
+                clique: clique.clone(),
+                y,
+                weight,
+            },
+            self.record(clique, sigma),
+        ))
     }
 
     pub fn names(&self, clique: &Clique) -> Vec<String> {
-        clique.attrs().iter().map(|&a| self.domain.attributes()[a].name.clone()).collect()
+        clique
+            .attrs()
+            .iter()
+            .map(|&a| self.domain.attributes()[a].name.clone())
+            .collect()
     }
 
     fn record(&self, clique: &Clique, sigma: f64) -> MeasuredClique {
-        MeasuredClique { columns: self.names(clique), sigma }
+        MeasuredClique {
+            columns: self.names(clique),
+            sigma,
+        }
     }
 }
 
@@ -120,21 +160,40 @@ pub(crate) fn run_mst<R: Rng + CryptoRng + ?Sized>(
         2 => (rho / 2.0, 0.0, rho / 2.0),
         _ => (rho / 3.0, rho / 3.0, rho / 3.0),
     };
-    let (compression, mut observations, mut measured) = central.measure_one_way(rho_one / d as f64, accountant, rng)?;
+    let (compression, mut observations, mut measured) =
+        central.measure_one_way(rho_one / d as f64, accountant, rng)?;
     let model_sizes: Vec<usize> = compression.iter().map(|c| c.size).collect();
     let model_data = central.recode(&compression);
     let edges = match d {
         0 | 1 => Vec::new(),
         2 => vec![Clique::new(vec![0, 1])],
-        _ => select_tree(&model_data, &model_sizes, &observations, rho_select, accountant, rng)?,
+        _ => select_tree(
+            &model_data,
+            &model_sizes,
+            &observations,
+            rho_select,
+            accountant,
+            rng,
+        )?,
     };
     for edge in &edges {
-        let (observation, record) =
-            central.measure(&model_data, &model_sizes, edge, rho_two / edges.len() as f64, accountant, rng)?;
+        let (observation, record) = central.measure(
+            &model_data,
+            &model_sizes,
+            edge,
+            rho_two / edges.len() as f64,
+            accountant,
+            rng,
+        )?;
         observations.push(observation);
         measured.push(record);
     }
-    Ok(Selection { compression, observations, measured, warm: Vec::new() })
+    Ok(Selection {
+        compression,
+        observations,
+        measured,
+        warm: Vec::new(),
+    })
 }
 
 /// Kruskal with the exponential mechanism over L1 scores against the independence model.
@@ -158,7 +217,9 @@ fn select_tree<R: Rng + CryptoRng + ?Sized>(
             .collect();
         accountant.charge(format!("select:edge-{round}"), exponential_rho(epsilon))?;
         let values: Vec<f64> = candidates.iter().map(|(_, s)| *s).collect();
-        let chosen = candidates[exponential_mechanism(&values, epsilon, 1.0, rng)?].0.clone();
+        let chosen = candidates[exponential_mechanism(&values, epsilon, 1.0, rng)?]
+            .0
+            .clone();
         components.union(chosen.attrs()[0], chosen.attrs()[1]);
         edges.push(chosen);
     }
@@ -167,9 +228,16 @@ fn select_tree<R: Rng + CryptoRng + ?Sized>(
 
 /// For every pair, || true marginal - independence estimate ||_1 (sensitivity 1: the
 /// estimate only depends on noisy measurements).
-fn independence_scores(data: &Encoded, sizes: &[usize], one_way: &[Observation]) -> Result<Vec<(Clique, f64)>> {
+fn independence_scores(
+    data: &Encoded,
+    sizes: &[usize],
+    one_way: &[Observation],
+) -> Result<Vec<(Clique, f64)>> {
     let total = estimate_total(one_way);
-    let options = EstimationOptions { max_iterations: 500, ..EstimationOptions::default() };
+    let options = EstimationOptions {
+        max_iterations: 500,
+        ..EstimationOptions::default()
+    };
     let fit = estimate(sizes, one_way, total, &options, &[], usize::MAX)?;
     let mut scores = Vec::new();
     for a in 0..sizes.len() {
@@ -177,7 +245,11 @@ fn independence_scores(data: &Encoded, sizes: &[usize], one_way: &[Observation])
             let clique = Clique::new(vec![a, b]);
             let truth = marginal_counts(data, sizes, &clique);
             let estimate = fit.engine.marginal(&fit.beliefs, &clique).values;
-            let l1 = truth.iter().zip(&estimate).map(|(&t, e)| (t as f64 - e).abs()).sum();
+            let l1 = truth
+                .iter()
+                .zip(&estimate)
+                .map(|(&t, e)| (t as f64 - e).abs())
+                .sum();
             scores.push((clique, l1));
         }
     }

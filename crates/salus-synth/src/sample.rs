@@ -37,7 +37,10 @@ impl Condition {
             column: text.to_string(),
             reason: "write conditions as column=value, e.g. --given age=70".to_string(),
         })?;
-        Ok(Condition { column: column.trim().to_string(), value: value.to_string() })
+        Ok(Condition {
+            column: column.trim().to_string(),
+            value: value.to_string(),
+        })
     }
 }
 
@@ -50,9 +53,19 @@ struct Resolved {
 impl Model {
     /// Samples `rows` synthetic records (columns in domain order, values in the input's
     /// domains) that satisfy every condition.
-    pub fn sample<R: Rng + ?Sized>(&self, rows: usize, conditions: &[Condition], rng: &mut R) -> Result<Table> {
-        let engine = self.engine().ok_or_else(|| SynthError::ModelFile("malformed junction tree".to_string()))?;
-        let resolved = conditions.iter().map(|c| self.resolve(c)).collect::<Result<Vec<_>>>()?;
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        rows: usize,
+        conditions: &[Condition],
+        rng: &mut R,
+    ) -> Result<Table> {
+        let engine = self
+            .engine()
+            .ok_or_else(|| SynthError::ModelFile("malformed junction tree".to_string()))?;
+        let resolved = conditions
+            .iter()
+            .map(|c| self.resolve(c))
+            .collect::<Result<Vec<_>>>()?;
         let beliefs = if resolved.is_empty() {
             self.marginals.clone()
         } else {
@@ -80,7 +93,9 @@ impl Model {
             })
             .collect();
         for r in &resolved {
-            codes[r.attribute].iter_mut().for_each(|c| *c = r.original_cell);
+            codes[r.attribute]
+                .iter_mut()
+                .for_each(|c| *c = r.original_cell);
         }
         let mut table = self.domain.decode(&codes, rng)?;
         for (condition, r) in conditions.iter().zip(&resolved) {
@@ -90,13 +105,24 @@ impl Model {
     }
 
     fn resolve(&self, condition: &Condition) -> Result<Resolved> {
-        let attribute = self.domain.index_of(&condition.column).map_err(|_| SynthError::Condition {
-            column: condition.column.clone(),
-            reason: format!("not a column of the model; its columns are {}", self.domain.names().join(", ")),
-        })?;
-        let original_cell = self.domain.attributes()[attribute].cell_of_text(&condition.value)? as u32;
+        let attribute =
+            self.domain
+                .index_of(&condition.column)
+                .map_err(|_| SynthError::Condition {
+                    column: condition.column.clone(),
+                    reason: format!(
+                        "not a column of the model; its columns are {}",
+                        self.domain.names().join(", ")
+                    ),
+                })?;
+        let original_cell =
+            self.domain.attributes()[attribute].cell_of_text(&condition.value)? as u32;
         let model_cell = self.compression[attribute].map[original_cell as usize];
-        Ok(Resolved { attribute, original_cell, model_cell })
+        Ok(Resolved {
+            attribute,
+            original_cell,
+            model_cell,
+        })
     }
 
     /// Calibrated beliefs given evidence.
@@ -116,7 +142,13 @@ impl Model {
             let mut theta: Vec<f64> = self.marginals[k]
                 .iter()
                 .zip(&map)
-                .map(|(&v, &s)| if v > 0.0 && tree.parent[k].is_some() { (v / sep[s as usize]).ln() } else { v.ln() })
+                .map(|(&v, &s)| {
+                    if v > 0.0 && tree.parent[k].is_some() {
+                        (v / sep[s as usize]).ln()
+                    } else {
+                        v.ln()
+                    }
+                })
                 .collect();
             for r in resolved {
                 if let Ok(position) = clique.attrs().binary_search(&r.attribute) {
@@ -138,9 +170,11 @@ impl Model {
         let text = value.trim();
         let number = text.parse::<f64>().ok();
         match &a.kind {
-            AttributeKind::Numeric { .. } | AttributeKind::Categorical { numeric_labels: true, .. } => {
-                Column::numeric(a.name.clone(), vec![number; rows])
-            }
+            AttributeKind::Numeric { .. }
+            | AttributeKind::Categorical {
+                numeric_labels: true,
+                ..
+            } => Column::numeric(a.name.clone(), vec![number; rows]),
             _ => {
                 let label = (!text.is_empty()).then(|| text.to_string());
                 Column::text(a.name.clone(), vec![label; rows])
@@ -150,7 +184,12 @@ impl Model {
 }
 
 /// Model cell codes for `rows` records, one vector per attribute.
-fn draw_codes<R: Rng + ?Sized>(engine: &Engine, beliefs: &[Vec<f64>], rows: usize, rng: &mut R) -> Vec<Vec<u32>> {
+fn draw_codes<R: Rng + ?Sized>(
+    engine: &Engine,
+    beliefs: &[Vec<f64>],
+    rows: usize,
+    rng: &mut R,
+) -> Vec<Vec<u32>> {
     let sizes = &engine.sizes;
     let tree = &engine.tree;
     let mut codes = vec![vec![0u32; rows]; sizes.len()];
@@ -167,8 +206,13 @@ fn draw_codes<R: Rng + ?Sized>(engine: &Engine, beliefs: &[Vec<f64>], rows: usiz
         // Rows grouped by their already drawn separator values.
         let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
         let sep_strides = strides(separator, sizes);
-        for row in 0..rows {
-            let s: usize = separator.attrs().iter().zip(&sep_strides).map(|(&a, st)| codes[a][row] as usize * st).sum();
+        let mut keys_of_rows = vec![0usize; rows];
+        for (&a, st) in separator.attrs().iter().zip(&sep_strides) {
+            for (key, &code) in keys_of_rows.iter_mut().zip(&codes[a]) {
+                *key += code as usize * st;
+            }
+        }
+        for (row, s) in keys_of_rows.into_iter().enumerate() {
             groups.entry(s).or_default().push(row);
         }
         let mut keys: Vec<usize> = groups.keys().copied().collect();
@@ -191,7 +235,13 @@ fn draw_codes<R: Rng + ?Sized>(engine: &Engine, beliefs: &[Vec<f64>], rows: usiz
     codes
 }
 
-fn write_cell(clique: &Clique, shape: &[usize], mut cell: usize, row: usize, codes: &mut [Vec<u32>]) {
+fn write_cell(
+    clique: &Clique,
+    shape: &[usize],
+    mut cell: usize,
+    row: usize,
+    codes: &mut [Vec<u32>],
+) {
     for (position, &a) in clique.attrs().iter().enumerate().rev() {
         codes[a][row] = (cell % shape[position]) as u32;
         cell /= shape[position];
@@ -218,7 +268,10 @@ pub(crate) fn allocate<R: Rng + ?Sized>(weights: &[f64], n: usize, rng: &mut R) 
     let mut counts = Vec::with_capacity(weights.len());
     let (mut cumulative, mut previous, mut given) = (0.0, 0usize, 0usize);
     // The remainder goes to the last cell with mass, so rounding never feeds an empty cell.
-    let last = weights.iter().rposition(|&w| w > 0.0).unwrap_or(weights.len() - 1);
+    let last = weights
+        .iter()
+        .rposition(|&w| w > 0.0)
+        .unwrap_or(weights.len() - 1);
     for (i, &w) in weights.iter().enumerate() {
         let count = if i == last {
             n - given
@@ -252,7 +305,10 @@ mod tests {
             let total: f64 = weights.iter().sum();
             for (c, w) in counts.iter().zip(weights) {
                 let expected = n as f64 * w / total;
-                assert!((*c as f64 - expected).abs() < 1.0 + 1e-9, "{c} vs {expected}");
+                assert!(
+                    (*c as f64 - expected).abs() < 1.0 + 1e-9,
+                    "{c} vs {expected}"
+                );
             }
             assert_eq!(counts[1], 0);
         }

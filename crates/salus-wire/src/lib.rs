@@ -110,14 +110,8 @@ pub struct StudyOffer {
     pub organisation: String,
 }
 
-/// The participants of a round and their identity keys (for signed protocol messages).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Participant {
-    pub node_id: String,
-    pub name: String,
-    /// Ed25519 public key of the node's enrolled identity, hex.
-    pub identity_key: String,
-}
+pub use salus_protect::Participant;
+
 
 /// Protection parameters of a round.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -126,8 +120,12 @@ pub struct ProtectionParams {
     pub mode: String,
     /// Minimum number of surviving nodes.
     pub threshold: usize,
-    /// Mode-specific configuration (graph, encoding, HE parameters, DP noise).
-    pub config: serde_json::Value,
+    /// Differential privacy of this round's release, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dp: Option<salus_protect::DpRound>,
+    /// Threshold HE: the researcher's public key the sum is re-encrypted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub researcher_key: Option<String>,
 }
 
 /// A round to compute.

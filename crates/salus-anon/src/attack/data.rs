@@ -12,9 +12,15 @@ use crate::{AnonError, Result};
 #[derive(Clone)]
 pub(crate) enum Encoded {
     /// Numbers; `range` is max - min over all tables (1 when constant), for Gower scaling.
-    Numeric { values: Vec<Vec<Option<f64>>>, range: f64 },
+    Numeric {
+        values: Vec<Vec<Option<f64>>>,
+        range: f64,
+    },
     /// Categories as dictionary codes.
-    Categorical { values: Vec<Vec<Option<u32>>>, dictionary: Vec<String> },
+    Categorical {
+        values: Vec<Vec<Option<u32>>>,
+        dictionary: Vec<String>,
+    },
 }
 
 /// Columns of several tables encoded together; `tables[t]` has `rows[t]` rows.
@@ -30,9 +36,16 @@ impl EncodedTables {
     pub fn new(tables: &[&Table], names: &[String]) -> Result<Self> {
         let mut columns = Vec::with_capacity(names.len());
         for name in names {
-            let cols: Vec<&Column> = tables.iter().map(|t| t.column(name)).collect::<Result<_, _>>()?;
+            let cols: Vec<&Column> = tables
+                .iter()
+                .map(|t| t.column(name))
+                .collect::<Result<_, _>>()?;
             let numeric = cols.iter().all(|c| c.as_numeric().is_some());
-            columns.push(if numeric { encode_numeric(&cols) } else { encode_categorical(&cols) });
+            columns.push(if numeric {
+                encode_numeric(&cols)
+            } else {
+                encode_categorical(&cols)
+            });
         }
         Ok(EncodedTables {
             names: names.to_vec(),
@@ -63,15 +76,17 @@ impl EncodedTables {
 
     /// Position of a column by name.
     pub fn index(&self, name: &str) -> Result<usize> {
-        self.names
-            .iter()
-            .position(|n| n == name)
-            .ok_or_else(|| AnonError::Attack(format!("column `{name}` is not among the attacked columns")))
+        self.names.iter().position(|n| n == name).ok_or_else(|| {
+            AnonError::Attack(format!("column `{name}` is not among the attacked columns"))
+        })
     }
 }
 
 fn encode_numeric(cols: &[&Column]) -> Encoded {
-    let values: Vec<Vec<Option<f64>>> = cols.iter().map(|c| c.as_numeric().unwrap_or(&[]).to_vec()).collect();
+    let values: Vec<Vec<Option<f64>>> = cols
+        .iter()
+        .map(|c| c.as_numeric().unwrap_or(&[]).to_vec())
+        .collect();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for x in values.iter().flatten().flatten() {
         lo = lo.min(*x);
@@ -108,7 +123,14 @@ fn encode_categorical(cols: &[&Column]) -> Encoded {
 
 /// Indices of the `k` smallest distances from `query` (row `q` of table `tq`) to the
 /// rows of table `tc`; ties keep the lower index, as a stable argsort does.
-pub(crate) fn nearest(data: &EncodedTables, cols: &[usize], tq: usize, q: usize, tc: usize, k: usize) -> Vec<usize> {
+pub(crate) fn nearest(
+    data: &EncodedTables,
+    cols: &[usize],
+    tq: usize,
+    q: usize,
+    tc: usize,
+    k: usize,
+) -> Vec<usize> {
     let n = data.rows[tc];
     let k = k.min(n);
     // Keep a small sorted buffer of the best k: k is 1-10 in practice.
@@ -127,7 +149,9 @@ pub(crate) fn nearest(data: &EncodedTables, cols: &[usize], tq: usize, q: usize,
 /// Runs `f(i)` for `i in 0..n` on up to two threads (the machines this runs on have two
 /// cores) and returns the results in order.
 pub(crate) fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).clamp(1, 4);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |p| p.get())
+        .clamp(1, 4);
     if n < 64 || threads == 1 {
         return (0..n).map(f).collect();
     }
@@ -135,11 +159,20 @@ pub(crate) fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> 
     let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| scope.spawn(move || (t * chunk..((t + 1) * chunk).min(n)).map(f).collect::<Vec<T>>()))
+            .map(|t| {
+                scope.spawn(move || {
+                    (t * chunk..((t + 1) * chunk).min(n))
+                        .map(f)
+                        .collect::<Vec<T>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
             .collect()
     })
 }

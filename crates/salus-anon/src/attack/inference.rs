@@ -3,8 +3,8 @@
 //! released record as its guess.
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use salus_table::Table;
+use serde::{Deserialize, Serialize};
 
 use super::data::{Encoded, EncodedTables, nearest, parallel_map};
 use super::{AttackResult, check_confidence, sample_indices};
@@ -29,7 +29,13 @@ pub struct InferenceConfig {
 
 impl Default for InferenceConfig {
     fn default() -> Self {
-        InferenceConfig { aux_cols: Vec::new(), secret: String::new(), n_attacks: 500, tolerance: 0.05, confidence: 0.95 }
+        InferenceConfig {
+            aux_cols: Vec::new(),
+            secret: String::new(),
+            n_attacks: 500,
+            tolerance: 0.05,
+            confidence: 0.95,
+        }
     }
 }
 
@@ -43,13 +49,19 @@ pub fn attribute_inference<R: Rng + ?Sized>(
 ) -> Result<AttackResult> {
     check_confidence(config.confidence)?;
     if config.aux_cols.is_empty() || config.secret.is_empty() {
-        return Err(AnonError::InvalidParameter("inference needs auxiliary columns and a secret column".into()));
+        return Err(AnonError::InvalidParameter(
+            "inference needs auxiliary columns and a secret column".into(),
+        ));
     }
     if config.aux_cols.contains(&config.secret) {
-        return Err(AnonError::InvalidParameter("the secret column cannot also be an auxiliary column".into()));
+        return Err(AnonError::InvalidParameter(
+            "the secret column cannot also be an auxiliary column".into(),
+        ));
     }
     if released.nrows() == 0 || config.n_attacks == 0 {
-        return Err(AnonError::Attack("the released table is empty or n_attacks is 0".into()));
+        return Err(AnonError::Attack(
+            "the released table is empty or n_attacks is 0".into(),
+        ));
     }
     let mut names = config.aux_cols.clone();
     names.push(config.secret.clone());
@@ -59,7 +71,15 @@ pub fn attribute_inference<R: Rng + ?Sized>(
     let aux: Vec<usize> = (0..config.aux_cols.len()).collect();
     let secret = names.len() - 1;
     let n_attacks = config.n_attacks.min(original.nrows());
-    let correct = |t: usize, target: usize, guess_row: usize| same_secret(&data.columns[secret], t, target, guess_row, config.tolerance);
+    let correct = |t: usize, target: usize, guess_row: usize| {
+        same_secret(
+            &data.columns[secret],
+            t,
+            target,
+            guess_row,
+            config.tolerance,
+        )
+    };
 
     let attack = |t: usize, targets: Vec<usize>| {
         parallel_map(targets.len(), |i| {
@@ -92,7 +112,13 @@ pub fn attribute_inference<R: Rng + ?Sized>(
 
 /// True when the released row's secret is a correct guess of the target's. Two missing
 /// values count as a correct guess (as in Anonymeter).
-fn same_secret(column: &Encoded, t: usize, target: usize, guess_row: usize, tolerance: f64) -> bool {
+fn same_secret(
+    column: &Encoded,
+    t: usize,
+    target: usize,
+    guess_row: usize,
+    tolerance: f64,
+) -> bool {
     match column {
         Encoded::Numeric { values, .. } => match (values[0][guess_row], values[t][target]) {
             (Some(g), Some(s)) => (g - s).abs() <= tolerance * s.abs().max(1e-12),
@@ -117,7 +143,12 @@ mod tests {
             Column::text("dx", (0..n).map(|i| Some(format!("d{}", i % 7))).collect()),
         ])
         .unwrap();
-        let config = InferenceConfig { aux_cols: vec!["age".into()], secret: "dx".into(), n_attacks: 100, ..Default::default() };
+        let config = InferenceConfig {
+            aux_cols: vec!["age".into()],
+            secret: "dx".into(),
+            n_attacks: 100,
+            ..Default::default()
+        };
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
         let r = attribute_inference(&t, &t, None, &config, &mut rng).unwrap();
         assert_eq!(r.n_success, 100);

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use salus_table::Table;
+use serde::{Deserialize, Serialize};
 
 use super::data::{EncodedTables, nearest, parallel_map};
 use super::{AttackResult, check_confidence, sample_indices};
@@ -28,7 +28,12 @@ pub struct LinkabilityConfig {
 
 impl Default for LinkabilityConfig {
     fn default() -> Self {
-        LinkabilityConfig { aux_cols: (Vec::new(), Vec::new()), n_attacks: 500, n_neighbors: 1, confidence: 0.95 }
+        LinkabilityConfig {
+            aux_cols: (Vec::new(), Vec::new()),
+            n_attacks: 500,
+            n_neighbors: 1,
+            confidence: 0.95,
+        }
     }
 }
 
@@ -43,10 +48,14 @@ pub fn linkability<R: Rng + ?Sized>(
     check_confidence(config.confidence)?;
     let (left, right) = &config.aux_cols;
     if left.is_empty() || right.is_empty() {
-        return Err(AnonError::InvalidParameter("linkability needs two non-empty auxiliary column sets".into()));
+        return Err(AnonError::InvalidParameter(
+            "linkability needs two non-empty auxiliary column sets".into(),
+        ));
     }
     if config.n_neighbors == 0 || config.n_attacks == 0 {
-        return Err(AnonError::InvalidParameter("n_attacks and n_neighbors must be at least 1".into()));
+        return Err(AnonError::InvalidParameter(
+            "n_attacks and n_neighbors must be at least 1".into(),
+        ));
     }
     if released.nrows() == 0 {
         return Err(AnonError::Attack("the released table is empty".into()));
@@ -63,8 +72,12 @@ pub fn linkability<R: Rng + ?Sized>(
 
     let attack = |t: usize, targets: Vec<usize>| {
         parallel_map(targets.len(), |i| {
-            let a: HashSet<usize> = nearest(&data, &cols_left, t, targets[i], 0, k).into_iter().collect();
-            nearest(&data, &cols_right, t, targets[i], 0, k).iter().any(|j| a.contains(j))
+            let a: HashSet<usize> = nearest(&data, &cols_left, t, targets[i], 0, k)
+                .into_iter()
+                .collect();
+            nearest(&data, &cols_right, t, targets[i], 0, k)
+                .iter()
+                .any(|j| a.contains(j))
         })
         .into_iter()
         .filter(|&linked| linked)
@@ -74,15 +87,26 @@ pub fn linkability<R: Rng + ?Sized>(
     let n_success = attack(1, targets);
     let n_baseline = (0..n_attacks)
         .filter(|_| {
-            let a: HashSet<usize> = sample_indices(released.nrows(), k, rng).into_iter().collect();
-            sample_indices(released.nrows(), k, rng).iter().any(|j| a.contains(j))
+            let a: HashSet<usize> = sample_indices(released.nrows(), k, rng)
+                .into_iter()
+                .collect();
+            sample_indices(released.nrows(), k, rng)
+                .iter()
+                .any(|j| a.contains(j))
         })
         .count();
     let n_control = control.map(|c| {
         let targets = sample_indices(c.nrows(), n_attacks, rng);
         attack(2, targets) as f64
     });
-    Ok(AttackResult::from_counts("linkability", n_attacks, n_success, n_baseline, n_control, config.confidence))
+    Ok(AttackResult::from_counts(
+        "linkability",
+        n_attacks,
+        n_success,
+        n_baseline,
+        n_control,
+        config.confidence,
+    ))
 }
 
 #[cfg(test)]
@@ -94,7 +118,10 @@ mod tests {
     fn table(n: usize, offset: f64) -> Table {
         Table::new(vec![
             Column::numeric("a", (0..n).map(|i| Some(i as f64 + offset)).collect()),
-            Column::numeric("b", (0..n).map(|i| Some((i * 7 % n) as f64 + offset)).collect()),
+            Column::numeric(
+                "b",
+                (0..n).map(|i| Some((i * 7 % n) as f64 + offset)).collect(),
+            ),
         ])
         .unwrap()
     }
@@ -103,7 +130,11 @@ mod tests {
     fn identical_release_links_every_record() {
         let t = table(100, 0.0);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-        let config = LinkabilityConfig { aux_cols: (vec!["a".into()], vec!["b".into()]), n_attacks: 50, ..Default::default() };
+        let config = LinkabilityConfig {
+            aux_cols: (vec!["a".into()], vec!["b".into()]),
+            n_attacks: 50,
+            ..Default::default()
+        };
         let r = linkability(&t, &t, None, &config, &mut rng).unwrap();
         assert_eq!(r.n_success, 50);
         assert!(r.n_baseline < 10);
@@ -116,7 +147,11 @@ mod tests {
         let training = table(100, 1000.0);
         let control = table(100, 1000.0);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        let config = LinkabilityConfig { aux_cols: (vec!["a".into()], vec!["b".into()]), n_attacks: 100, ..Default::default() };
+        let config = LinkabilityConfig {
+            aux_cols: (vec!["a".into()], vec!["b".into()]),
+            n_attacks: 100,
+            ..Default::default()
+        };
         let r = linkability(&released, &training, Some(&control), &config, &mut rng).unwrap();
         assert!(r.risk.value < 0.1, "{:?}", r.risk);
     }

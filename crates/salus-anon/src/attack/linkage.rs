@@ -15,8 +15,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use salus_table::Table;
+use serde::{Deserialize, Serialize};
 
 use super::check_confidence;
 use crate::hierarchy::Hierarchy;
@@ -41,7 +41,12 @@ pub struct LinkageConfig {
 
 impl Default for LinkageConfig {
     fn default() -> Self {
-        LinkageConfig { quasi_identifiers: Vec::new(), id_column: None, hierarchies: BTreeMap::new(), confidence: 0.95 }
+        LinkageConfig {
+            quasi_identifiers: Vec::new(),
+            id_column: None,
+            hierarchies: BTreeMap::new(),
+            confidence: 0.95,
+        }
     }
 }
 
@@ -88,11 +93,14 @@ pub fn linkage_attack<R: Rng + ?Sized>(
 ) -> Result<LinkageResult> {
     check_confidence(config.confidence)?;
     if config.quasi_identifiers.is_empty() {
-        return Err(AnonError::InvalidParameter("the linkage attack needs at least one quasi-identifier".into()));
+        return Err(AnonError::InvalidParameter(
+            "the linkage attack needs at least one quasi-identifier".into(),
+        ));
     }
     let index = ReleaseIndex::new(released, config)?;
     let truth = ground_truth(released, auxiliary, config)?;
-    let (mut matched, mut unique, mut correct, mut expected, mut candidates_sum) = (0, 0, 0usize, 0.0, 0.0);
+    let (mut matched, mut unique, mut correct, mut expected, mut candidates_sum) =
+        (0, 0, 0usize, 0.0, 0.0);
     for (row, true_row) in truth.iter().enumerate() {
         let candidates = index.candidates(auxiliary, row)?;
         let total: usize = candidates.iter().map(|&c| index.class_rows[c].len()).sum();
@@ -137,7 +145,11 @@ pub fn linkage_attack<R: Rng + ?Sized>(
         rate_exact: clopper_pearson(correct as u64, targets as u64, config.confidence),
         expected_correct: expected,
         expected_rate: if targets > 0 { expected / t } else { 0.0 },
-        mean_candidates: if matched > 0 { candidates_sum / matched as f64 } else { 0.0 },
+        mean_candidates: if matched > 0 {
+            candidates_sum / matched as f64
+        } else {
+            0.0
+        },
         baseline_rate: if targets > 0 && released.nrows() > 0 {
             present as f64 / (t * released.nrows() as f64)
         } else {
@@ -149,7 +161,11 @@ pub fn linkage_attack<R: Rng + ?Sized>(
 }
 
 /// For each auxiliary row, the released row holding the same person (if released).
-fn ground_truth(released: &Table, auxiliary: &Table, config: &LinkageConfig) -> Result<Vec<Option<usize>>> {
+fn ground_truth(
+    released: &Table,
+    auxiliary: &Table,
+    config: &LinkageConfig,
+) -> Result<Vec<Option<usize>>> {
     match &config.id_column {
         Some(id) => {
             let rel = released.column(id)?;
@@ -160,7 +176,9 @@ fn ground_truth(released: &Table, auxiliary: &Table, config: &LinkageConfig) -> 
                 }
             }
             let aux = auxiliary.column(id)?;
-            Ok((0..aux.len()).map(|r| aux.display(r).and_then(|v| rows.get(v.as_ref()).copied())).collect())
+            Ok((0..aux.len())
+                .map(|r| aux.display(r).and_then(|v| rows.get(v.as_ref()).copied()))
+                .collect())
         }
         None => {
             if released.nrows() != auxiliary.nrows() {
@@ -186,11 +204,16 @@ struct ReleaseIndex<'a> {
 
 impl<'a> ReleaseIndex<'a> {
     fn new(released: &Table, config: &'a LinkageConfig) -> Result<Self> {
-        let cols = config.quasi_identifiers.iter().map(|q| released.column(q)).collect::<Result<Vec<_>, _>>()?;
+        let cols = config
+            .quasi_identifiers
+            .iter()
+            .map(|q| released.column(q))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut labels: Vec<Vec<Option<String>>> = vec![Vec::new(); cols.len()];
         let mut label_ids: Vec<HashMap<Option<String>, usize>> = vec![HashMap::new(); cols.len()];
         let mut classes: HashMap<Vec<usize>, usize> = HashMap::new();
-        let (mut class_labels, mut class_rows, mut class_of_row) = (Vec::new(), Vec::new(), Vec::with_capacity(released.nrows()));
+        let (mut class_labels, mut class_rows, mut class_of_row) =
+            (Vec::new(), Vec::new(), Vec::with_capacity(released.nrows()));
         for row in 0..released.nrows() {
             let key: Vec<usize> = cols
                 .iter()
@@ -213,7 +236,13 @@ impl<'a> ReleaseIndex<'a> {
             class_rows[class].push(row);
             class_of_row.push(class);
         }
-        Ok(ReleaseIndex { config, labels, class_labels, class_rows, class_of_row })
+        Ok(ReleaseIndex {
+            config,
+            labels,
+            class_labels,
+            class_rows,
+            class_of_row,
+        })
     }
 
     /// Classes whose labels cover the quasi-identifiers of `row` in `table`.
@@ -222,10 +251,20 @@ impl<'a> ReleaseIndex<'a> {
         for (q, name) in self.config.quasi_identifiers.iter().enumerate() {
             let raw = table.column(name)?.display(row);
             let hierarchy = self.config.hierarchies.get(name);
-            covering.push(self.labels[q].iter().map(|l| covers(l.as_deref(), raw.as_deref(), hierarchy)).collect());
+            covering.push(
+                self.labels[q]
+                    .iter()
+                    .map(|l| covers(l.as_deref(), raw.as_deref(), hierarchy))
+                    .collect(),
+            );
         }
         Ok((0..self.class_labels.len())
-            .filter(|&c| self.class_labels[c].iter().enumerate().all(|(q, &l)| covering[q][l]))
+            .filter(|&c| {
+                self.class_labels[c]
+                    .iter()
+                    .enumerate()
+                    .all(|(q, &l)| covering[q][l])
+            })
             .collect())
     }
 }
@@ -248,7 +287,9 @@ pub fn covers(label: Option<&str>, value: Option<&str>, hierarchy: Option<&Hiera
 }
 
 fn covers_interval(label: &str, value: &str) -> bool {
-    let Ok(x) = value.parse::<f64>() else { return false };
+    let Ok(x) = value.parse::<f64>() else {
+        return false;
+    };
     if let Some(top) = label.strip_suffix('+') {
         return top.trim().parse::<f64>().is_ok_and(|t| x >= t);
     }
@@ -259,17 +300,27 @@ fn covers_interval(label: &str, value: &str) -> bool {
         let closed = inner.ends_with(']');
         let inner = inner.trim_end_matches([']', '[', ')']);
         let mut parts = inner.split(',');
-        let (Some(lo), Some(hi)) = (parts.next(), parts.next()) else { return false };
-        let (Ok(lo), Ok(hi)) = (lo.trim().parse::<f64>(), hi.trim().parse::<f64>()) else { return false };
+        let (Some(lo), Some(hi)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        let (Ok(lo), Ok(hi)) = (lo.trim().parse::<f64>(), hi.trim().parse::<f64>()) else {
+            return false;
+        };
         return x >= lo && (x < hi || (closed && x == hi));
     }
     // "lo-hi", allowing a leading minus on lo.
-    let split_at = label.char_indices().skip(1).find(|&(_, c)| c == '-').map(|(i, _)| i);
-    if let Some(i) = split_at {
-        if let (Ok(lo), Ok(hi)) = (label[..i].trim().parse::<f64>(), label[i + 1..].trim().parse::<f64>()) {
+    let split_at = label
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c == '-')
+        .map(|(i, _)| i);
+    if let Some(i) = split_at
+        && let (Ok(lo), Ok(hi)) = (
+            label[..i].trim().parse::<f64>(),
+            label[i + 1..].trim().parse::<f64>(),
+        ) {
             return x >= lo && x <= hi;
         }
-    }
     false
 }
 
@@ -277,13 +328,20 @@ fn covers_mask(label: &str, value: &str) -> bool {
     if !label.ends_with('*') || label.chars().count() != value.chars().count() {
         return false;
     }
-    label.chars().zip(value.chars()).all(|(l, v)| l == '*' || l == v)
+    label
+        .chars()
+        .zip(value.chars())
+        .all(|(l, v)| l == '*' || l == v)
 }
 
 fn covers_date(label: &str, value: &str) -> bool {
-    let Some((year, month, _)) = crate::hierarchy::parse_date(value) else { return false };
+    let Some((year, month, _)) = crate::hierarchy::parse_date(value) else {
+        return false;
+    };
     if let Some(decade) = label.strip_suffix('s') {
-        return decade.parse::<i32>().is_ok_and(|d| d % 10 == 0 && year.div_euclid(10) * 10 == d);
+        return decade
+            .parse::<i32>()
+            .is_ok_and(|d| d % 10 == 0 && year.div_euclid(10) * 10 == d);
     }
     if let Some((y, q)) = label.split_once("-Q") {
         return y.parse::<i32>() == Ok(year) && q.parse::<u32>() == Ok((month - 1) / 3 + 1);
@@ -320,10 +378,21 @@ mod tests {
     fn unique_release_is_fully_reidentified_and_k_anonymous_release_is_not() {
         let ages: Vec<Option<f64>> = (0..40).map(|i| Some(f64::from(20 + i))).collect();
         let ids: Vec<Option<String>> = (0..40).map(|i| Some(format!("p{i}"))).collect();
-        let aux = Table::new(vec![Column::text("id", ids.clone()), Column::numeric("age", ages)]).unwrap();
-        let coarse: Vec<Option<String>> = (0..40).map(|i| Some(format!("{}-{}", 20 + i / 5 * 5, 24 + i / 5 * 5))).collect();
-        let released = Table::new(vec![Column::text("id", ids), Column::text("age", coarse)]).unwrap();
-        let config = LinkageConfig { quasi_identifiers: vec!["age".into()], id_column: Some("id".into()), ..Default::default() };
+        let aux = Table::new(vec![
+            Column::text("id", ids.clone()),
+            Column::numeric("age", ages),
+        ])
+        .unwrap();
+        let coarse: Vec<Option<String>> = (0..40)
+            .map(|i| Some(format!("{}-{}", 20 + i / 5 * 5, 24 + i / 5 * 5)))
+            .collect();
+        let released =
+            Table::new(vec![Column::text("id", ids), Column::text("age", coarse)]).unwrap();
+        let config = LinkageConfig {
+            quasi_identifiers: vec!["age".into()],
+            id_column: Some("id".into()),
+            ..Default::default()
+        };
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
         let exact = linkage_attack(&aux, &aux, None, &config, &mut rng).unwrap();
         assert_eq!((exact.correct, exact.unique_matches), (40, 40));

@@ -93,7 +93,11 @@ impl AttackResult {
             Some(c) => {
                 let (ctl, ctl_err) = wilson_centre(c.min(n), n, confidence);
                 if ctl >= 1.0 {
-                    Proportion { value: 0.0, lower: 0.0, upper: 1.0 }
+                    Proportion {
+                        value: 0.0,
+                        lower: 0.0,
+                        upper: 1.0,
+                    }
                 } else {
                     let residual = (att - ctl) / (1.0 - ctl);
                     let d_att = 1.0 / (1.0 - ctl).abs();

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
-use serde::{Deserialize, Serialize};
 use salus_table::Table;
+use serde::{Deserialize, Serialize};
 
 use super::data::{Encoded, EncodedTables};
 use super::{AttackResult, check_confidence, sample_indices};
@@ -91,8 +91,11 @@ pub fn singling_out<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<AttackResult> {
     check_confidence(config.confidence)?;
-    if config.n_attacks == 0 || (config.mode == SinglingOutMode::Multivariate && config.n_cols == 0) {
-        return Err(AnonError::InvalidParameter("n_attacks and n_cols must be at least 1".into()));
+    if config.n_attacks == 0 || (config.mode == SinglingOutMode::Multivariate && config.n_cols == 0)
+    {
+        return Err(AnonError::InvalidParameter(
+            "n_attacks and n_cols must be at least 1".into(),
+        ));
     }
     let mut tables = vec![released, original];
     tables.extend(control);
@@ -100,17 +103,26 @@ pub fn singling_out<R: Rng + ?Sized>(
     let data = EncodedTables::new(&tables, &names)?;
     let unique: Vec<Vec<usize>> = (0..tables.len()).map(|t| unique_rows(&data, t)).collect();
     if unique[RELEASED].is_empty() || unique[ORIGINAL].is_empty() {
-        return Err(AnonError::Attack("the released and original tables need at least one row".into()));
+        return Err(AnonError::Attack(
+            "the released and original tables need at least one row".into(),
+        ));
     }
     let n_cols = match config.mode {
         SinglingOutMode::Univariate => 1,
         SinglingOutMode::Multivariate => config.n_cols.min(names.len()),
     };
     let queries = match config.mode {
-        SinglingOutMode::Univariate => univariate_queries(&data, &unique[RELEASED], config.n_attacks, rng),
-        SinglingOutMode::Multivariate => {
-            multivariate_queries(&data, &unique[RELEASED], config.n_attacks, n_cols, config.max_attempts, rng)
+        SinglingOutMode::Univariate => {
+            univariate_queries(&data, &unique[RELEASED], config.n_attacks, rng)
         }
+        SinglingOutMode::Multivariate => multivariate_queries(
+            &data,
+            &unique[RELEASED],
+            config.n_attacks,
+            n_cols,
+            config.max_attempts,
+            rng,
+        ),
     };
     if queries.is_empty() {
         return Err(AnonError::Attack(
@@ -126,18 +138,34 @@ pub fn singling_out<R: Rng + ?Sized>(
         if unique[CONTROL].len() == unique[ORIGINAL].len() || unique[CONTROL].is_empty() {
             raw
         } else {
-            raw * size_correction(&data, &unique[CONTROL], unique[ORIGINAL].len(), &queries, rng)
+            raw * size_correction(
+                &data,
+                &unique[CONTROL],
+                unique[ORIGINAL].len(),
+                &queries,
+                rng,
+            )
         }
     });
     let name = match config.mode {
         SinglingOutMode::Univariate => "singling_out_univariate",
         SinglingOutMode::Multivariate => "singling_out_multivariate",
     };
-    Ok(AttackResult::from_counts(name, n_attacks, n_success, n_baseline, n_control, config.confidence))
+    Ok(AttackResult::from_counts(
+        name,
+        n_attacks,
+        n_success,
+        n_baseline,
+        n_control,
+        config.confidence,
+    ))
 }
 
 /// The attacked columns: the requested ones, or every column shared by all tables.
-pub(crate) fn attack_columns(tables: &[&Table], requested: Option<&[String]>) -> Result<Vec<String>> {
+pub(crate) fn attack_columns(
+    tables: &[&Table],
+    requested: Option<&[String]>,
+) -> Result<Vec<String>> {
     let names: Vec<String> = match requested {
         Some(cols) => cols.to_vec(),
         None => tables[0]
@@ -148,7 +176,9 @@ pub(crate) fn attack_columns(tables: &[&Table], requested: Option<&[String]>) ->
             .collect(),
     };
     if names.is_empty() {
-        return Err(AnonError::Attack("the tables share no column to attack".into()));
+        return Err(AnonError::Attack(
+            "the tables share no column to attack".into(),
+        ));
     }
     Ok(names)
 }
@@ -161,8 +191,12 @@ fn unique_rows(data: &EncodedTables, t: usize) -> Vec<usize> {
                 .columns
                 .iter()
                 .map(|c| match c {
-                    Encoded::Numeric { values, .. } => values[t][row].map_or(u64::MAX, f64::to_bits),
-                    Encoded::Categorical { values, .. } => values[t][row].map_or(u64::MAX, u64::from),
+                    Encoded::Numeric { values, .. } => {
+                        values[t][row].map_or(u64::MAX, f64::to_bits)
+                    }
+                    Encoded::Categorical { values, .. } => {
+                        values[t][row].map_or(u64::MAX, u64::from)
+                    }
                 })
                 .collect();
             seen.insert(key)
@@ -212,19 +246,33 @@ fn count_up_to_two(data: &EncodedTables, t: usize, rows: &[usize], query: &Query
 }
 
 fn count_singling_out(data: &EncodedTables, t: usize, rows: &[usize], queries: &[Query]) -> usize {
-    super::data::parallel_map(queries.len(), |i| count_up_to_two(data, t, rows, &queries[i]) == 1)
-        .into_iter()
-        .filter(|&hit| hit)
-        .count()
+    super::data::parallel_map(queries.len(), |i| {
+        count_up_to_two(data, t, rows, &queries[i]) == 1
+    })
+    .into_iter()
+    .filter(|&hit| hit)
+    .count()
 }
 
 fn query_key(query: &Query) -> Vec<(usize, u8, u64, u32)> {
-    query.iter().map(|p| (p.col, p.op as u8, p.number.to_bits(), p.code)).collect()
+    query
+        .iter()
+        .map(|p| (p.col, p.op as u8, p.number.to_bits(), p.code))
+        .collect()
 }
 
 /// Keeps the queries that single out exactly one released record, without duplicates.
-fn keep_singling_out(data: &EncodedTables, rows: &[usize], candidates: Vec<Query>, out: &mut Vec<Query>, seen: &mut HashSet<Vec<(usize, u8, u64, u32)>>, max: usize) {
-    let hits = super::data::parallel_map(candidates.len(), |i| count_up_to_two(data, RELEASED, rows, &candidates[i]) == 1);
+fn keep_singling_out(
+    data: &EncodedTables,
+    rows: &[usize],
+    candidates: Vec<Query>,
+    out: &mut Vec<Query>,
+    seen: &mut HashSet<Vec<(usize, u8, u64, u32)>>,
+    max: usize,
+) {
+    let hits = super::data::parallel_map(candidates.len(), |i| {
+        count_up_to_two(data, RELEASED, rows, &candidates[i]) == 1
+    });
     for (query, hit) in candidates.into_iter().zip(hits) {
         if out.len() >= max {
             return;
@@ -235,10 +283,22 @@ fn keep_singling_out(data: &EncodedTables, rows: &[usize], candidates: Vec<Query
     }
 }
 
-fn univariate_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: usize, rng: &mut R) -> Vec<Query> {
+fn univariate_queries<R: Rng + ?Sized>(
+    data: &EncodedTables,
+    rows: &[usize],
+    n: usize,
+    rng: &mut R,
+) -> Vec<Query> {
     let mut candidates: Vec<Query> = Vec::new();
     for (col, column) in data.columns.iter().enumerate() {
-        let predicate = |op, number, code| vec![Predicate { col, op, number, code }];
+        let predicate = |op, number, code| {
+            vec![Predicate {
+                col,
+                op,
+                number,
+                code,
+            }]
+        };
         match column {
             Encoded::Numeric { values, .. } => {
                 let present: Vec<f64> = rows.iter().filter_map(|&r| values[RELEASED][r]).collect();
@@ -256,9 +316,16 @@ fn univariate_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: 
                 for x in &present {
                     *counts.entry(x.to_bits()).or_default() += 1;
                 }
-                let mut rare: Vec<u64> = counts.into_iter().filter(|&(_, c)| c == 1).map(|(b, _)| b).collect();
+                let mut rare: Vec<u64> = counts
+                    .into_iter()
+                    .filter(|&(_, c)| c == 1)
+                    .map(|(b, _)| b)
+                    .collect();
                 rare.sort_unstable();
-                candidates.extend(rare.into_iter().map(|b| predicate(Op::Eq, f64::from_bits(b), 0)));
+                candidates.extend(
+                    rare.into_iter()
+                        .map(|b| predicate(Op::Eq, f64::from_bits(b), 0)),
+                );
             }
             Encoded::Categorical { values, dictionary } => {
                 let mut counts = vec![0usize; dictionary.len()];
@@ -273,7 +340,11 @@ fn univariate_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: 
                     candidates.push(predicate(Op::IsNull, 0.0, 0));
                 }
                 candidates.extend(
-                    counts.iter().enumerate().filter(|&(_, &c)| c == 1).map(|(code, _)| predicate(Op::Eq, 0.0, code as u32)),
+                    counts
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &c)| c == 1)
+                        .map(|(code, _)| predicate(Op::Eq, 0.0, code as u32)),
                 );
             }
         }
@@ -302,20 +373,45 @@ fn medians(data: &EncodedTables, rows: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-fn query_from_record(data: &EncodedTables, row: usize, mut cols: Vec<usize>, medians: &[f64]) -> Query {
+fn query_from_record(
+    data: &EncodedTables,
+    row: usize,
+    mut cols: Vec<usize>,
+    medians: &[f64],
+) -> Query {
     cols.sort_unstable();
     cols.into_iter()
         .map(|col| match &data.columns[col] {
             Encoded::Numeric { values, .. } => match values[RELEASED][row] {
-                None => Predicate { col, op: Op::IsNull, number: 0.0, code: 0 },
+                None => Predicate {
+                    col,
+                    op: Op::IsNull,
+                    number: 0.0,
+                    code: 0,
+                },
                 Some(x) => {
                     let op = if x > medians[col] { Op::Ge } else { Op::Le };
-                    Predicate { col, op, number: x, code: 0 }
+                    Predicate {
+                        col,
+                        op,
+                        number: x,
+                        code: 0,
+                    }
                 }
             },
             Encoded::Categorical { values, .. } => match values[RELEASED][row] {
-                None => Predicate { col, op: Op::IsNull, number: 0.0, code: 0 },
-                Some(code) => Predicate { col, op: Op::Eq, number: 0.0, code },
+                None => Predicate {
+                    col,
+                    op: Op::IsNull,
+                    number: 0.0,
+                    code: 0,
+                },
+                Some(code) => Predicate {
+                    col,
+                    op: Op::Eq,
+                    number: 0.0,
+                    code,
+                },
             },
         })
         .collect()
@@ -348,7 +444,13 @@ fn multivariate_queries<R: Rng + ?Sized>(
 }
 
 /// The naive attacker: random columns, random released values, random operators.
-fn random_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: usize, n_cols: usize, rng: &mut R) -> Vec<Query> {
+fn random_queries<R: Rng + ?Sized>(
+    data: &EncodedTables,
+    rows: &[usize],
+    n: usize,
+    n_cols: usize,
+    rng: &mut R,
+) -> Vec<Query> {
     (0..n)
         .map(|_| {
             let mut cols = sample_indices(data.columns.len(), n_cols, rng);
@@ -358,7 +460,12 @@ fn random_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: usiz
                     let row = rows[rng.random_range(0..rows.len())];
                     match &data.columns[col] {
                         Encoded::Numeric { values, .. } => match values[RELEASED][row] {
-                            None => Predicate { col, op: pick(&[Op::IsNull, Op::NotNull], rng), number: 0.0, code: 0 },
+                            None => Predicate {
+                                col,
+                                op: pick(&[Op::IsNull, Op::NotNull], rng),
+                                number: 0.0,
+                                code: 0,
+                            },
                             Some(x) => Predicate {
                                 col,
                                 op: pick(&[Op::Eq, Op::Ne, Op::Gt, Op::Lt, Op::Ge, Op::Le], rng),
@@ -367,8 +474,18 @@ fn random_queries<R: Rng + ?Sized>(data: &EncodedTables, rows: &[usize], n: usiz
                             },
                         },
                         Encoded::Categorical { values, .. } => match values[RELEASED][row] {
-                            None => Predicate { col, op: pick(&[Op::IsNull, Op::NotNull], rng), number: 0.0, code: 0 },
-                            Some(code) => Predicate { col, op: pick(&[Op::Eq, Op::Ne], rng), number: 0.0, code },
+                            None => Predicate {
+                                col,
+                                op: pick(&[Op::IsNull, Op::NotNull], rng),
+                                number: 0.0,
+                                code: 0,
+                            },
+                            Some(code) => Predicate {
+                                col,
+                                op: pick(&[Op::Eq, Op::Ne], rng),
+                                number: 0.0,
+                                code,
+                            },
                         },
                     }
                 })
@@ -385,21 +502,37 @@ fn pick<R: Rng + ?Sized>(ops: &[Op], rng: &mut R) -> Op {
 /// fit `norm * P(n, w)` (the probability that a query of weight up to `w` singles out
 /// in `n` records, Cohen & Nissim 2020) to singling-out counts on control subsamples and
 /// return `model(n_original) / model(n_control)`.
-fn size_correction<R: Rng + ?Sized>(data: &EncodedTables, control: &[usize], n_original: usize, queries: &[Query], rng: &mut R) -> f64 {
+fn size_correction<R: Rng + ?Sized>(
+    data: &EncodedTables,
+    control: &[usize],
+    n_original: usize,
+    queries: &[Query],
+    rng: &mut R,
+) -> f64 {
     let n_control = control.len();
     let min_rows = n_control.min(1000);
     let mut points = Vec::new();
     for step in 0..10 {
         let size = min_rows + (n_control - min_rows) * step / 9;
         for _ in 0..5 {
-            let picked: Vec<usize> = sample_indices(n_control, size, rng).into_iter().map(|i| control[i]).collect();
-            points.push((size as f64, count_singling_out(data, CONTROL, &picked, queries) as f64));
+            let picked: Vec<usize> = sample_indices(n_control, size, rng)
+                .into_iter()
+                .map(|i| control[i])
+                .collect();
+            points.push((
+                size as f64,
+                count_singling_out(data, CONTROL, &picked, queries) as f64,
+            ));
         }
     }
     let (w, norm) = fit_singling_out_model(&points);
     let model = |n: f64| norm * singling_out_integral(n, w);
     let denominator = model(n_control as f64);
-    if denominator > 0.0 { model(n_original as f64) / denominator } else { 1.0 }
+    if denominator > 0.0 {
+        model(n_original as f64) / denominator
+    } else {
+        1.0
+    }
 }
 
 /// Integral over query weights in [0, w] of n·w(1-w)^(n-1), i.e.
@@ -419,7 +552,10 @@ fn fit_singling_out_model(points: &[(f64, f64)]) -> (f64, f64) {
             sxx += x * x;
         }
         let norm = if sxx > 0.0 { (sxy / sxx).max(0.0) } else { 0.0 };
-        let sse: f64 = points.iter().map(|&(n, y)| (y - norm * singling_out_integral(n, w)).powi(2)).sum();
+        let sse: f64 = points
+            .iter()
+            .map(|&(n, y)| (y - norm * singling_out_integral(n, w)).powi(2))
+            .sum();
         (sse, norm)
     };
     let mut best = (f64::INFINITY, 1e-7);
@@ -462,10 +598,16 @@ mod tests {
     #[test]
     fn copying_the_original_singles_out_everyone() {
         let xs: Vec<f64> = (0..200).map(f64::from).collect();
-        let cs: Vec<&str> = (0..200).map(|i| if i % 2 == 0 { "a" } else { "b" }).collect();
+        let cs: Vec<&str> = (0..200)
+            .map(|i| if i % 2 == 0 { "a" } else { "b" })
+            .collect();
         let original = table(&xs, &cs);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-        let config = SinglingOutConfig { n_attacks: 50, mode: SinglingOutMode::Univariate, ..Default::default() };
+        let config = SinglingOutConfig {
+            n_attacks: 50,
+            mode: SinglingOutMode::Univariate,
+            ..Default::default()
+        };
         let r = singling_out(&original, &original, None, &config, &mut rng).unwrap();
         assert_eq!(r.n_success, r.n_attacks);
         assert!(r.risk.value > 0.9 && r.beats_baseline);
@@ -473,11 +615,20 @@ mod tests {
 
     #[test]
     fn unrelated_release_rarely_singles_out() {
-        let cs: Vec<&str> = (0..200).map(|i| if i % 2 == 0 { "a" } else { "b" }).collect();
+        let cs: Vec<&str> = (0..200)
+            .map(|i| if i % 2 == 0 { "a" } else { "b" })
+            .collect();
         let original = table(&(0..200).map(f64::from).collect::<Vec<_>>(), &cs);
-        let released = table(&(0..200).map(|i| f64::from(i) + 1000.5).collect::<Vec<_>>(), &cs);
+        let released = table(
+            &(0..200).map(|i| f64::from(i) + 1000.5).collect::<Vec<_>>(),
+            &cs,
+        );
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-        let config = SinglingOutConfig { n_attacks: 50, n_cols: 2, ..Default::default() };
+        let config = SinglingOutConfig {
+            n_attacks: 50,
+            n_cols: 2,
+            ..Default::default()
+        };
         let r = singling_out(&released, &original, Some(&original), &config, &mut rng).unwrap();
         assert!(r.n_success <= 2, "{r:?}");
         assert!(r.risk.value < 0.05);

@@ -13,8 +13,8 @@ mod rules;
 
 use std::collections::HashMap;
 
-pub use rules::{DateLevel, HierarchyRule};
 pub(crate) use rules::parse_date;
+pub use rules::{DateLevel, HierarchyRule};
 
 use crate::{AnonError, Result};
 
@@ -28,7 +28,12 @@ pub struct Hierarchy {
 // Hierarchies hold attribute values (which may be patient values): show only the shape.
 impl std::fmt::Debug for Hierarchy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Hierarchy(<{} values, {} levels>)", self.rows.len(), self.levels())
+        write!(
+            f,
+            "Hierarchy(<{} values, {} levels>)",
+            self.rows.len(),
+            self.levels()
+        )
     }
 }
 
@@ -36,9 +41,14 @@ impl Hierarchy {
     /// Builds a hierarchy from rows of labels (`row[0]` is the original value).
     /// `column` names the attribute in error messages.
     pub fn from_rows(column: &str, rows: Vec<Vec<String>>) -> Result<Self> {
-        let err = |message: String| AnonError::Hierarchy { column: column.to_string(), message };
+        let err = |message: String| AnonError::Hierarchy {
+            column: column.to_string(),
+            message,
+        };
         let Some(first) = rows.first() else {
-            return Err(err("it has no rows; give one row per value of the attribute".into()));
+            return Err(err(
+                "it has no rows; give one row per value of the attribute".into(),
+            ));
         };
         let levels = first.len();
         if levels == 0 {
@@ -54,7 +64,10 @@ impl Hierarchy {
                 )));
             }
             if index.insert(row[0].clone(), i).is_some() {
-                return Err(err(format!("row {} repeats an original value of an earlier row", i + 1)));
+                return Err(err(format!(
+                    "row {} repeats an original value of an earlier row",
+                    i + 1
+                )));
             }
         }
         let hierarchy = Hierarchy { rows, index };
@@ -75,7 +88,11 @@ impl Hierarchy {
             .lines()
             .map(|line| line.trim_end_matches('\r'))
             .filter(|line| !line.trim().is_empty())
-            .map(|line| line.split(delimiter).map(|cell| cell.trim().to_string()).collect())
+            .map(|line| {
+                line.split(delimiter)
+                    .map(|cell| cell.trim().to_string())
+                    .collect()
+            })
             .collect();
         Self::from_rows(column, rows)
     }
@@ -114,7 +131,10 @@ impl Hierarchy {
     /// The label of `value` at `level`, or `None` when the value is unknown or the level
     /// does not exist.
     pub fn generalize(&self, value: &str, level: usize) -> Option<&str> {
-        self.index.get(value).and_then(|&i| self.rows[i].get(level)).map(String::as_str)
+        self.index
+            .get(value)
+            .and_then(|&i| self.rows[i].get(level))
+            .map(String::as_str)
     }
 
     /// The row of an original value (all its labels, level 0 first).
@@ -138,8 +158,8 @@ impl Hierarchy {
             for row in &self.rows {
                 let label = row[level].as_str();
                 let up = row[level + 1].as_str();
-                if let Some(previous) = parent.insert(label, up) {
-                    if previous != up {
+                if let Some(previous) = parent.insert(label, up)
+                    && previous != up {
                         return Err(AnonError::Hierarchy {
                             column: column.to_string(),
                             message: format!(
@@ -148,7 +168,6 @@ impl Hierarchy {
                             ),
                         });
                     }
-                }
             }
         }
         Ok(())

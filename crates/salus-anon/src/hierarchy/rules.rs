@@ -1,8 +1,8 @@
 //! Rule-based hierarchy builders: numeric intervals (with optional top/bottom coding),
 //! date truncation, prefix masking and plain suppression.
 
-use serde::{Deserialize, Serialize};
 use salus_table::format_number;
+use serde::{Deserialize, Serialize};
 
 use crate::{AnonError, Result};
 
@@ -76,8 +76,15 @@ fn one() -> usize {
 }
 
 /// Builds hierarchy rows (level 0 first) for the distinct `values`.
-pub(crate) fn build_rows(column: &str, rule: &HierarchyRule, values: &[String]) -> Result<Vec<Vec<String>>> {
-    let err = |message: String| AnonError::Hierarchy { column: column.to_string(), message };
+pub(crate) fn build_rows(
+    column: &str,
+    rule: &HierarchyRule,
+    values: &[String],
+) -> Result<Vec<Vec<String>>> {
+    let err = |message: String| AnonError::Hierarchy {
+        column: column.to_string(),
+        message,
+    };
     let mut distinct: Vec<&String> = values.iter().collect();
     distinct.sort();
     distinct.dedup();
@@ -144,16 +151,14 @@ struct IntervalSpec {
 
 impl IntervalSpec {
     fn label(&self, x: f64, width: f64) -> String {
-        if let Some(top) = self.top {
-            if x >= top {
+        if let Some(top) = self.top
+            && x >= top {
                 return format!("{}+", format_number(top));
             }
-        }
-        if let Some(bottom) = self.bottom {
-            if x < bottom {
+        if let Some(bottom) = self.bottom
+            && x < bottom {
                 return format!("<{}", format_number(bottom));
             }
-        }
         let lo = self.origin + ((x - self.origin) / width).floor() * width;
         if self.integers {
             format!("{}-{}", format_number(lo), format_number(lo + width - 1.0))
@@ -174,7 +179,10 @@ fn check_widths(widths: &[f64]) -> std::result::Result<(), String> {
         let ratio = pair[1] / pair[0];
         if ratio < 1.0 || (ratio - ratio.round()).abs() > 1e-9 {
             // Non-nested intervals would give a label two parents.
-            return Err("each interval width must be a multiple of the previous one (e.g. 5, 10, 20)".into());
+            return Err(
+                "each interval width must be a multiple of the previous one (e.g. 5, 10, 20)"
+                    .into(),
+            );
         }
     }
     Ok(())
@@ -184,9 +192,13 @@ fn parse_numbers(values: &[&String]) -> std::result::Result<Vec<f64>, String> {
     values
         .iter()
         .map(|v| {
-            v.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| {
-                "a value is not a number; numeric rules need a numeric column".to_string()
-            })
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    "a value is not a number; numeric rules need a numeric column".to_string()
+                })
         })
         .collect()
 }
@@ -220,7 +232,10 @@ fn mask_row(raw: &str, step: usize, depth: usize) -> Vec<String> {
     for level in 1..=depth {
         let masked = (level * step).min(chars.len());
         let keep = chars.len() - masked;
-        let label: String = chars[..keep].iter().chain(std::iter::repeat_n(&'*', masked)).collect();
+        let label: String = chars[..keep]
+            .iter()
+            .chain(std::iter::repeat_n(&'*', masked))
+            .collect();
         row.push(label);
     }
     row.push(TOP.to_string());
@@ -238,7 +253,12 @@ mod tests {
 
     #[test]
     fn intervals_like_arx_age() {
-        let rule = HierarchyRule::Intervals { widths: vec![5.0, 10.0, 20.0], origin: 0.0, top_code: None, bottom_code: None };
+        let rule = HierarchyRule::Intervals {
+            widths: vec![5.0, 10.0, 20.0],
+            origin: 0.0,
+            top_code: None,
+            bottom_code: None,
+        };
         let h = Hierarchy::from_rule("age", &rule, &values(&["1", "17", "39"])).unwrap();
         assert_eq!(h.row("17").unwrap(), ["17", "15-19", "10-19", "0-19", "*"]);
         assert_eq!(h.row("39").unwrap(), ["39", "35-39", "30-39", "20-39", "*"]);
@@ -246,34 +266,63 @@ mod tests {
 
     #[test]
     fn top_coding_groups_the_oldest() {
-        let rule = HierarchyRule::Intervals { widths: vec![10.0], origin: 0.0, top_code: Some(90.0), bottom_code: None };
+        let rule = HierarchyRule::Intervals {
+            widths: vec![10.0],
+            origin: 0.0,
+            top_code: Some(90.0),
+            bottom_code: None,
+        };
         let h = Hierarchy::from_rule("age", &rule, &values(&["89", "90", "104"])).unwrap();
         assert_eq!(h.generalize("89", 1), Some("80-89"));
         assert_eq!(h.generalize("104", 1), Some("90+"));
-        let t = Hierarchy::from_rule("age", &HierarchyRule::TopCode { at: 90.0 }, &values(&["45", "97"])).unwrap();
+        let t = Hierarchy::from_rule(
+            "age",
+            &HierarchyRule::TopCode { at: 90.0 },
+            &values(&["45", "97"]),
+        )
+        .unwrap();
         assert_eq!(t.generalize("45", 1), Some("45"));
         assert_eq!(t.generalize("97", 1), Some("90+"));
     }
 
     #[test]
     fn non_nested_widths_are_rejected() {
-        let rule = HierarchyRule::Intervals { widths: vec![5.0, 7.0], origin: 0.0, top_code: None, bottom_code: None };
+        let rule = HierarchyRule::Intervals {
+            widths: vec![5.0, 7.0],
+            origin: 0.0,
+            top_code: None,
+            bottom_code: None,
+        };
         assert!(Hierarchy::from_rule("x", &rule, &values(&["1"])).is_err());
     }
 
     #[test]
     fn dates_truncate() {
-        let rule = HierarchyRule::Dates { levels: vec![DateLevel::Month, DateLevel::Year, DateLevel::Decade] };
-        let h = Hierarchy::from_rule("d", &rule, &values(&["2021-03-15", "2019-12-01T10:00"])).unwrap();
-        assert_eq!(h.row("2021-03-15").unwrap(), ["2021-03-15", "2021-03", "2021", "2020s", "*"]);
+        let rule = HierarchyRule::Dates {
+            levels: vec![DateLevel::Month, DateLevel::Year, DateLevel::Decade],
+        };
+        let h =
+            Hierarchy::from_rule("d", &rule, &values(&["2021-03-15", "2019-12-01T10:00"])).unwrap();
+        assert_eq!(
+            h.row("2021-03-15").unwrap(),
+            ["2021-03-15", "2021-03", "2021", "2020s", "*"]
+        );
         assert_eq!(h.generalize("2019-12-01T10:00", 3), Some("2010s"));
         assert!(Hierarchy::from_rule("d", &rule, &values(&["March"])).is_err());
     }
 
     #[test]
     fn prefix_masking() {
-        let h = Hierarchy::from_rule("zip", &HierarchyRule::Prefix { step: 2 }, &values(&["12345", "123"])).unwrap();
-        assert_eq!(h.row("12345").unwrap(), ["12345", "123**", "1****", "*****", "*"]);
+        let h = Hierarchy::from_rule(
+            "zip",
+            &HierarchyRule::Prefix { step: 2 },
+            &values(&["12345", "123"]),
+        )
+        .unwrap();
+        assert_eq!(
+            h.row("12345").unwrap(),
+            ["12345", "123**", "1****", "*****", "*"]
+        );
         assert_eq!(h.row("123").unwrap(), ["123", "1**", "***", "***", "*"]);
     }
 }

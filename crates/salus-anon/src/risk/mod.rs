@@ -26,8 +26,8 @@ pub mod population;
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
 use salus_table::Table;
+use serde::{Deserialize, Serialize};
 
 use crate::hipaa::{SafeHarborReport, safe_harbor};
 use crate::{AnonError, Result};
@@ -48,7 +48,10 @@ pub struct RiskOptions {
 
 impl Default for RiskOptions {
     fn default() -> Self {
-        RiskOptions { threshold: DEFAULT_THRESHOLD, population: None }
+        RiskOptions {
+            threshold: DEFAULT_THRESHOLD,
+            population: None,
+        }
     }
 }
 
@@ -116,7 +119,11 @@ pub struct RiskAssessment {
 
 /// Assesses `table` on the quasi-identifiers `qis` (and runs the Safe Harbor check on
 /// all its columns).
-pub fn assess_table(table: &Table, qis: &[String], options: &RiskOptions) -> Result<RiskAssessment> {
+pub fn assess_table(
+    table: &Table,
+    qis: &[String],
+    options: &RiskOptions,
+) -> Result<RiskAssessment> {
     let sizes = class_sizes(table, qis)?;
     let mut assessment = assess_classes(&sizes, options)?;
     assessment.hipaa = Some(safe_harbor(table));
@@ -126,12 +133,20 @@ pub fn assess_table(table: &Table, qis: &[String], options: &RiskOptions) -> Res
 /// Sizes of the equivalence classes of `table` on `qis` (missing values are a value).
 pub fn class_sizes(table: &Table, qis: &[String]) -> Result<Vec<u32>> {
     if qis.is_empty() {
-        return Err(AnonError::InvalidParameter("name at least one quasi-identifier".into()));
+        return Err(AnonError::InvalidParameter(
+            "name at least one quasi-identifier".into(),
+        ));
     }
-    let columns = qis.iter().map(|q| table.column(q)).collect::<Result<Vec<_>, _>>()?;
+    let columns = qis
+        .iter()
+        .map(|q| table.column(q))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut counts: HashMap<Vec<Option<String>>, u32> = HashMap::new();
     for row in 0..table.nrows() {
-        let key: Vec<Option<String>> = columns.iter().map(|c| c.display(row).map(|v| v.into_owned())).collect();
+        let key: Vec<Option<String>> = columns
+            .iter()
+            .map(|c| c.display(row).map(|v| v.into_owned()))
+            .collect();
         *counts.entry(key).or_insert(0) += 1;
     }
     Ok(counts.into_values().collect())
@@ -140,26 +155,42 @@ pub fn class_sizes(table: &Table, qis: &[String]) -> Result<Vec<u32>> {
 /// Assesses a table given only its class sizes.
 pub fn assess_classes(sizes: &[u32], options: &RiskOptions) -> Result<RiskAssessment> {
     if !(options.threshold >= 0.0 && options.threshold <= 1.0) {
-        return Err(AnonError::InvalidParameter("the risk threshold must be between 0 and 1".into()));
+        return Err(AnonError::InvalidParameter(
+            "the risk threshold must be between 0 and 1".into(),
+        ));
     }
     let sizes: Vec<u32> = sizes.iter().copied().filter(|&s| s > 0).collect();
     let n: f64 = sizes.iter().map(|&s| f64::from(s)).sum();
     let population = options.population.unwrap_or(n).max(n);
-    if let Some(p) = options.population {
-        if !(p.is_finite() && p > 0.0) {
-            return Err(AnonError::InvalidParameter("the population size must be a positive number".into()));
+    if let Some(p) = options.population
+        && !(p.is_finite() && p > 0.0) {
+            return Err(AnonError::InvalidParameter(
+                "the population size must be a positive number".into(),
+            ));
         }
-    }
     let ratio = if n > 0.0 { population / n } else { 1.0 };
     let summary = |scale: f64| {
         if n == 0.0 {
-            return RiskSummary { max: 0.0, average: 0.0, records_at_risk: 0.0 };
+            return RiskSummary {
+                max: 0.0,
+                average: 0.0,
+                records_at_risk: 0.0,
+            };
         }
         let risk = |s: u32| 1.0 / (f64::from(s) * scale).max(f64::from(s));
         let max = sizes.iter().map(|&s| risk(s)).fold(0.0, f64::max);
         let average = sizes.iter().map(|&s| f64::from(s) * risk(s)).sum::<f64>() / n;
-        let at_risk = sizes.iter().filter(|&&s| risk(s) > options.threshold).map(|&s| f64::from(s)).sum::<f64>() / n;
-        RiskSummary { max, average, records_at_risk: at_risk }
+        let at_risk = sizes
+            .iter()
+            .filter(|&&s| risk(s) > options.threshold)
+            .map(|&s| f64::from(s))
+            .sum::<f64>()
+            / n;
+        RiskSummary {
+            max,
+            average,
+            records_at_risk: at_risk,
+        }
     };
     let prosecutor = summary(1.0);
     let journalist = summary(ratio);
@@ -167,7 +198,11 @@ pub fn assess_classes(sizes: &[u32], options: &RiskOptions) -> Result<RiskAssess
     let dankar = uniques(PopulationModel::Dankar);
     let population_uniques = PopulationUniques {
         population,
-        sampling_fraction: if population > 0.0 { n / population } else { 1.0 },
+        sampling_fraction: if population > 0.0 {
+            n / population
+        } else {
+            1.0
+        },
         pitman: uniques(PopulationModel::Pitman).fraction,
         zayatz: uniques(PopulationModel::Zayatz).fraction,
         snb: uniques(PopulationModel::Snb).fraction,
@@ -175,8 +210,16 @@ pub fn assess_classes(sizes: &[u32], options: &RiskOptions) -> Result<RiskAssess
         model: dankar.model,
         estimated_unique_records: dankar.count,
     };
-    let unique_share = if n > 0.0 { (dankar.count / n).min(1.0) } else { 0.0 };
-    let score = prosecutor.average.max(prosecutor.records_at_risk).max(unique_share).clamp(0.0, 1.0);
+    let unique_share = if n > 0.0 {
+        (dankar.count / n).min(1.0)
+    } else {
+        0.0
+    };
+    let score = prosecutor
+        .average
+        .max(prosecutor.records_at_risk)
+        .max(unique_share)
+        .clamp(0.0, 1.0);
     Ok(RiskAssessment {
         records: n as usize,
         equivalence_classes: sizes.len(),
@@ -184,7 +227,11 @@ pub fn assess_classes(sizes: &[u32], options: &RiskOptions) -> Result<RiskAssess
         sample_uniques: sizes.iter().filter(|&&s| s == 1).count(),
         prosecutor,
         journalist,
-        marketer: if n > 0.0 { sizes.len() as f64 / (n * ratio.max(1.0)) } else { 0.0 },
+        marketer: if n > 0.0 {
+            sizes.len() as f64 / (n * ratio.max(1.0))
+        } else {
+            0.0
+        },
         population_uniques,
         score,
         passed: score <= options.threshold,
@@ -217,7 +264,10 @@ mod tests {
 
     #[test]
     fn journalist_risk_shrinks_with_population() {
-        let options = RiskOptions { population: Some(1400.0), ..Default::default() };
+        let options = RiskOptions {
+            population: Some(1400.0),
+            ..Default::default()
+        };
         let a = assess_classes(&[1, 1, 2, 10], &options).unwrap();
         assert!((a.journalist.max - 0.01).abs() < 1e-12);
         assert!((a.marketer - 4.0 / 1400.0).abs() < 1e-12);

@@ -48,7 +48,11 @@ struct Histogram {
 
 impl Histogram {
     fn new(class_sizes: &[u32]) -> Self {
-        let mut sizes: Vec<u64> = class_sizes.iter().filter(|&&s| s > 0).map(|&s| u64::from(s)).collect();
+        let mut sizes: Vec<u64> = class_sizes
+            .iter()
+            .filter(|&&s| s > 0)
+            .map(|&s| u64::from(s))
+            .collect();
         sizes.sort_unstable();
         let mut entries: Vec<(u64, u64)> = Vec::new();
         for s in sizes {
@@ -59,22 +63,37 @@ impl Histogram {
         }
         let classes = entries.iter().map(|e| e.1 as f64).sum();
         let records = entries.iter().map(|e| (e.0 * e.1) as f64).sum();
-        Histogram { entries, classes, records }
+        Histogram {
+            entries,
+            classes,
+            records,
+        }
     }
 
     fn of_size(&self, size: u64) -> f64 {
-        self.entries.iter().find(|e| e.0 == size).map_or(0.0, |e| e.1 as f64)
+        self.entries
+            .iter()
+            .find(|e| e.0 == size)
+            .map_or(0.0, |e| e.1 as f64)
     }
 }
 
 /// Estimates the population uniques of a sample with the given class sizes drawn from a
 /// population of `population` records.
-pub fn estimate_uniques(class_sizes: &[u32], population: f64, model: PopulationModel) -> UniquesEstimate {
+pub fn estimate_uniques(
+    class_sizes: &[u32],
+    population: f64,
+    model: PopulationModel,
+) -> UniquesEstimate {
     let h = Histogram::new(class_sizes);
     let population = population.max(h.records);
     let done = |count: f64, model| UniquesEstimate {
         count,
-        fraction: if population > 0.0 { count / population } else { 0.0 },
+        fraction: if population > 0.0 {
+            count / population
+        } else {
+            0.0
+        },
         model,
     };
     if h.of_size(1) == 0.0 {
@@ -114,7 +133,11 @@ fn or_zero(x: f64) -> f64 {
 /// Pitman's model fitted by Newton-Raphson from ARX's starting point.
 fn pitman(h: &Histogram, population: f64) -> f64 {
     let (c1, u, n) = (h.of_size(1), h.classes, h.records);
-    let c2 = if h.of_size(2) != 0.0 { h.of_size(2) } else { 1.0 };
+    let c2 = if h.of_size(2) != 0.0 {
+        h.of_size(2)
+    } else {
+        1.0
+    };
     let c = c1 * (c1 - 1.0) / c2;
     let mut t = (n * u * c - c1 * (n - 1.0) * (2.0 * u + c)) / (2.0 * c1 * u + c1 * c - n * c);
     let mut a = (t * (c1 - n) + (n - 1.0) * c1) / (n * u);
@@ -172,7 +195,11 @@ fn pitman(h: &Histogram, population: f64) -> f64 {
         return f64::NAN;
     }
     let result = (ln_gamma(t + 1.0) - ln_gamma(t + a)).exp() * population.powf(a);
-    if result >= 0.0 && result <= population { result } else { f64::NAN }
+    if result >= 0.0 && result <= population {
+        result
+    } else {
+        f64::NAN
+    }
 }
 
 /// ln P(X = 1) for a hypergeometric draw of `n` from `population` with `k` successes.
@@ -221,15 +248,16 @@ fn snb(h: &Histogram, f: f64) -> f64 {
     let objective = |a: f64, b: f64| {
         let d = (1.0 - f) * (1.0 - b);
         let e1 = big_k * f * (b / (1.0 - d)).powf(a) * (a * d / (1.0 - d) + 1.0) - c1;
-        let e2 = big_k * a * b.powf(a) * f * f * (1.0 - b) / 2.0 / (1.0 - d).powf(a + 2.0) * (2.0 - (1.0 - a) * d) - c2;
+        let e2 = big_k * a * b.powf(a) * f * f * (1.0 - b) / 2.0 / (1.0 - d).powf(a + 2.0)
+            * (2.0 - (1.0 - a) * d)
+            - c2;
         (e1, e2)
     };
     for &(a0, b0) in &[(1.0, 0.5), (0.5, 0.1), (2.0, 0.9), (0.1, 0.01), (5.0, 0.5)] {
-        if let Some((a, b)) = newton_2d(objective, a0, b0) {
-            if a > 0.0 && b > 0.0 && b < 1.0 {
+        if let Some((a, b)) = newton_2d(objective, a0, b0)
+            && a > 0.0 && b > 0.0 && b < 1.0 {
                 return big_k * b.powf(a);
             }
-        }
     }
     f64::NAN
 }

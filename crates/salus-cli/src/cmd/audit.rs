@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use salus_audit::{
-    AuditExport, Checkpoint, Hash, LogEntry, MerkleTree, NoteVerifier, SignedNote, VerifyOptions, VerifyReport,
-    leaf_hash, verify_export_with, verify_inclusion,
+    AuditExport, Checkpoint, Hash, LogEntry, MerkleTree, NoteVerifier, SignedNote, VerifyOptions,
+    VerifyReport, leaf_hash, verify_export_with, verify_inclusion,
 };
 use serde_json::json;
 
@@ -73,7 +73,9 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
             };
             verify(&file, json, &options)
         }
-        AuditCommand::Prove { entry, file, json } => prove(entry, &file, json).map(|()| ExitCode::SUCCESS),
+        AuditCommand::Prove { entry, file, json } => {
+            prove(entry, &file, json).map(|()| ExitCode::SUCCESS)
+        }
         AuditCommand::Export { .. } => anyhow::bail!("audit export is wired by the hub"),
     }
 }
@@ -97,7 +99,11 @@ fn print_summary(report: &VerifyReport) {
     let verdict = if report.valid { "VALID" } else { "INVALID" };
     println!(
         "audit log {verdict}: {} entries, {} checkpoints (latest size {}, {} cosignatures), {} witnesses",
-        report.entries, report.checkpoints, report.latest_size, report.latest_cosignatures, report.witnesses
+        report.entries,
+        report.checkpoints,
+        report.latest_size,
+        report.latest_cosignatures,
+        report.witnesses
     );
     for problem in &report.problems {
         println!("  problem: {problem}");
@@ -109,7 +115,8 @@ fn print_summary(report: &VerifyReport) {
 
 /// The latest checkpoint in the export whose log signature verifies.
 fn latest_checkpoint(export: &AuditExport) -> anyhow::Result<(Checkpoint, String)> {
-    let log_key = NoteVerifier::from_vkey(&export.log_key).context("the export's log key is unreadable")?;
+    let log_key =
+        NoteVerifier::from_vkey(&export.log_key).context("the export's log key is unreadable")?;
     for exported in export.checkpoints.iter().rev() {
         let Ok(note) = SignedNote::parse(exported.note.as_bytes()) else {
             continue;
@@ -120,7 +127,9 @@ fn latest_checkpoint(export: &AuditExport) -> anyhow::Result<(Checkpoint, String
             return Ok((checkpoint, exported.note.clone()));
         }
     }
-    bail!("the export has no checkpoint validly signed by its log key; run `salus audit verify` for details")
+    bail!(
+        "the export has no checkpoint validly signed by its log key; run `salus audit verify` for details"
+    )
 }
 
 fn prove(index: u64, file: &PathBuf, as_json: bool) -> anyhow::Result<()> {
@@ -134,14 +143,22 @@ fn prove(index: u64, file: &PathBuf, as_json: bool) -> anyhow::Result<()> {
             export.entries.len()
         );
     }
-    let tree = MerkleTree::from_leaf_hashes(export.entries.iter().map(|e| leaf_hash(e.data.as_bytes())).collect());
-    let hashes = tree
-        .inclusion_proof(index, checkpoint.size)
-        .context("the export holds fewer entries than its latest checkpoint; run `salus audit verify`")?;
+    let tree = MerkleTree::from_leaf_hashes(
+        export
+            .entries
+            .iter()
+            .map(|e| leaf_hash(e.data.as_bytes()))
+            .collect(),
+    );
+    let hashes = tree.inclusion_proof(index, checkpoint.size).context(
+        "the export holds fewer entries than its latest checkpoint; run `salus audit verify`",
+    )?;
     let entry = &export.entries[index as usize];
     let leaf = leaf_hash(entry.data.as_bytes());
     if verify_inclusion(index, checkpoint.size, &leaf, &hashes, &checkpoint.root).is_err() {
-        bail!("entry {index} does not match the signed checkpoint: the export was altered; run `salus audit verify`");
+        bail!(
+            "entry {index} does not match the signed checkpoint: the export was altered; run `salus audit verify`"
+        );
     }
     let decoded = LogEntry::decode(entry.data.as_bytes()).ok();
     if as_json {
@@ -158,15 +175,27 @@ fn prove(index: u64, file: &PathBuf, as_json: bool) -> anyhow::Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("inclusion proof of entry {index} in the log of {} entries", checkpoint.size);
+        println!(
+            "inclusion proof of entry {index} in the log of {} entries",
+            checkpoint.size
+        );
         println!("  origin:    {}", checkpoint.origin);
-        println!("  root:      {} ({})", checkpoint.root.to_base64(), checkpoint.root.to_hex());
+        println!(
+            "  root:      {} ({})",
+            checkpoint.root.to_base64(),
+            checkpoint.root.to_hex()
+        );
         println!("  leaf hash: {}", leaf.to_hex());
         for (level, h) in hashes.iter().enumerate() {
             println!("  path[{level:2}]:  {}", h.to_hex());
         }
         if let Some(e) = decoded {
-            println!("  entry:     {} at {} by {}", e.event.kind(), e.time, e.actor);
+            println!(
+                "  entry:     {} at {} by {}",
+                e.event.kind(),
+                e.time,
+                e.actor
+            );
         }
         println!("  verified against the signed checkpoint: yes");
     }

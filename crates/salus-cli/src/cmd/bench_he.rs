@@ -62,7 +62,11 @@ fn measure(args: &HeBenchArgs) -> anyhow::Result<Report> {
     let mut rng = rand::rng();
     let params = Params::standard();
     let inputs: Vec<Vec<i64>> = (0..args.parties)
-        .map(|_| (0..args.slots).map(|_| rng.random_range(-(1 << 20)..(1 << 20))).collect())
+        .map(|_| {
+            (0..args.slots)
+                .map(|_| rng.random_range(-(1 << 20)..(1 << 20)))
+                .collect()
+        })
         .collect();
 
     let start = Instant::now();

@@ -50,9 +50,18 @@ impl Stopwatch for WallClock {
 }
 
 pub fn run(args: SecaggBenchArgs) -> anyhow::Result<()> {
-    let mut setup = BenchSetup::new(args.clients, args.dim, args.dropout, args.graph == GraphChoice::Sparse, args.seed);
+    let mut setup = BenchSetup::new(
+        args.clients,
+        args.dim,
+        args.dropout,
+        args.graph == GraphChoice::Sparse,
+        args.seed,
+    );
     if let (Some(degree), GraphChoice::Sparse) = (args.degree, args.graph) {
-        setup.graph = salus_secagg::Graph::Sparse { degree, share_threshold: (degree + 1) / 2 + 1 };
+        setup.graph = salus_secagg::Graph::Sparse {
+            degree,
+            share_threshold: degree / 2 + 1,
+        };
     }
     let result = benchmark::run(&setup, &WallClock(Instant::now()))?;
     if args.json {
@@ -74,6 +83,9 @@ pub fn run(args: SecaggBenchArgs) -> anyhow::Result<()> {
             result.correct
         );
     }
-    anyhow::ensure!(result.correct, "the aggregated sum does not match the plain sum");
+    anyhow::ensure!(
+        result.correct,
+        "the aggregated sum does not match the plain sum"
+    );
     Ok(())
 }

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use rand::RngCore;
 use salus_consent::{
-    ChainState, ConsentPolicy, ConsentReceipt, ConsentRecord, DataCategory, Decision, Provision, Purpose,
-    ReceiptIssuer, Registry, import_fhir, public_key_from_hex, signing_key_from_hex, verify_receipt,
-    verify_receipt_chain,
+    ChainState, ConsentPolicy, ConsentReceipt, ConsentRecord, DataCategory, Decision, Provision,
+    Purpose, ReceiptIssuer, Registry, import_fhir, public_key_from_hex, signing_key_from_hex,
+    verify_receipt, verify_receipt_chain,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -185,10 +185,16 @@ struct Store {
 
 impl Store {
     fn load(path: &Path) -> anyhow::Result<Store> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let store: Store = serde_json::from_str(&text).with_context(|| format!("{} is not a consent store", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let store: Store = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a consent store", path.display()))?;
         if store.format != STORE_FORMAT {
-            bail!("{} has format {:?}, expected {STORE_FORMAT}", path.display(), store.format);
+            bail!(
+                "{} has format {:?}, expected {STORE_FORMAT}",
+                path.display(),
+                store.format
+            );
         }
         Ok(store)
     }
@@ -196,27 +202,64 @@ impl Store {
     /// Writes via a temporary file and a rename, so a crash never leaves half a store.
     fn save(&self, path: &Path) -> anyhow::Result<()> {
         let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
         Ok(())
     }
 }
 
 pub fn run(command: ConsentCommand) -> anyhow::Result<()> {
     match command {
-        ConsentCommand::Import { files, out, policy, issuer, json } => import(&files, &out, policy, &issuer, json),
-        ConsentCommand::Record { store, key_file, patient, decision, scope, id, receipt_out } => {
-            record(&store.store, &key_file, &patient, decision, &scope, id, &receipt_out)
-        }
-        ConsentCommand::Check { store, patient, scope, json } => check(&store.store, &patient, &scope, json),
-        ConsentCommand::Filter { store, patients, scope, json } => filter(&store.store, &patients, &scope, json),
+        ConsentCommand::Import {
+            files,
+            out,
+            policy,
+            issuer,
+            json,
+        } => import(&files, &out, policy, &issuer, json),
+        ConsentCommand::Record {
+            store,
+            key_file,
+            patient,
+            decision,
+            scope,
+            id,
+            receipt_out,
+        } => record(
+            &store.store,
+            &key_file,
+            &patient,
+            decision,
+            &scope,
+            id,
+            &receipt_out,
+        ),
+        ConsentCommand::Check {
+            store,
+            patient,
+            scope,
+            json,
+        } => check(&store.store, &patient, &scope, json),
+        ConsentCommand::Filter {
+            store,
+            patients,
+            scope,
+            json,
+        } => filter(&store.store, &patients, &scope, json),
         ConsentCommand::Keygen { out } => keygen(&out),
-        ConsentCommand::ReceiptVerify { receipts, key, json } => receipt_verify(&receipts, &key, json),
+        ConsentCommand::ReceiptVerify {
+            receipts,
+            key,
+            json,
+        } => receipt_verify(&receipts, &key, json),
     }
 }
 
 fn read_fhir(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Ok(value) = serde_json::from_str::<Value>(&text) {
         return Ok(vec![value]);
     }
@@ -224,11 +267,20 @@ fn read_fhir(path: &Path) -> anyhow::Result<Vec<Value>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("{} line {}: not JSON", path.display(), n + 1)))
+        .map(|(n, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))
+        })
         .collect()
 }
 
-fn import(files: &[PathBuf], out: &Path, policy: PolicyArg, issuer: &str, as_json: bool) -> anyhow::Result<()> {
+fn import(
+    files: &[PathBuf],
+    out: &Path,
+    policy: PolicyArg,
+    issuer: &str,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let mut store = if out.exists() {
         Store::load(out)?
     } else {
@@ -247,7 +299,12 @@ fn import(files: &[PathBuf], out: &Path, policy: PolicyArg, issuer: &str, as_jso
     for path in files {
         for value in read_fhir(path)? {
             let result = import_fhir(&value);
-            diagnostics.extend(result.diagnostics.into_iter().map(|d| format!("{}: {d}", path.display())));
+            diagnostics.extend(
+                result
+                    .diagnostics
+                    .into_iter()
+                    .map(|d| format!("{}: {d}", path.display())),
+            );
             for record in result.records {
                 match store.registry.add(record) {
                     Ok(()) => imported += 1,
@@ -261,7 +318,11 @@ fn import(files: &[PathBuf], out: &Path, policy: PolicyArg, issuer: &str, as_jso
         let summary = json!({"imported": imported, "records": store.registry.len(), "diagnostics": diagnostics});
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("imported {imported} consent records into {} ({} in total)", out.display(), store.registry.len());
+        println!(
+            "imported {imported} consent records into {} ({} in total)",
+            out.display(),
+            store.registry.len()
+        );
         for d in &diagnostics {
             println!("  note: {d}");
         }
@@ -279,7 +340,8 @@ fn record(
     receipt_out: &Path,
 ) -> anyhow::Result<()> {
     let mut store = Store::load(store_path)?;
-    let key_hex = std::fs::read_to_string(key_file).with_context(|| format!("cannot read {}", key_file.display()))?;
+    let key_hex = std::fs::read_to_string(key_file)
+        .with_context(|| format!("cannot read {}", key_file.display()))?;
     let key = signing_key_from_hex(&key_hex)?;
     let at = scope.at()?;
     let decision = match decision {
@@ -295,10 +357,18 @@ fn record(
     let mut issuer = ReceiptIssuer::new(&store.issuer, key, store.chain.clone());
     let receipt = issuer.issue(&record, at)?;
     store.chain = issuer.state().clone();
-    std::fs::write(receipt_out, receipt.to_json()?).with_context(|| format!("cannot write {}", receipt_out.display()))?;
+    std::fs::write(receipt_out, receipt.to_json()?)
+        .with_context(|| format!("cannot write {}", receipt_out.display()))?;
     store.save(store_path)?;
-    println!("recorded {id}; receipt {} written to {}", hex_hash(&receipt)?, receipt_out.display());
-    println!("log its hash in the audit log as a consent_changed event (receipt_sequence {})", receipt.body.sequence);
+    println!(
+        "recorded {id}; receipt {} written to {}",
+        hex_hash(&receipt)?,
+        receipt_out.display()
+    );
+    println!(
+        "log its hash in the audit log as a consent_changed event (receipt_sequence {})",
+        receipt.body.sequence
+    );
     Ok(())
 }
 
@@ -322,16 +392,28 @@ fn check(store_path: &Path, patient: &str, scope: &ScopeArgs, as_json: bool) -> 
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        let by = eval.decided_by.unwrap_or_else(|| "the node's default policy".into());
+        let by = eval
+            .decided_by
+            .unwrap_or_else(|| "the node's default policy".into());
         println!("{decision} (decided by {by})");
     }
     Ok(())
 }
 
-fn filter(store_path: &Path, patients_file: &Path, scope: &ScopeArgs, as_json: bool) -> anyhow::Result<()> {
+fn filter(
+    store_path: &Path,
+    patients_file: &Path,
+    scope: &ScopeArgs,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let store = Store::load(store_path)?;
-    let text = std::fs::read_to_string(patients_file).with_context(|| format!("cannot read {}", patients_file.display()))?;
-    let patients: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let text = std::fs::read_to_string(patients_file)
+        .with_context(|| format!("cannot read {}", patients_file.display()))?;
+    let patients: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let (purpose, categories, at) = (scope.purpose()?, scope.categories()?, scope.at()?);
     let outcome = store.registry.filter(&patients, &purpose, &categories, at);
     if as_json {
@@ -357,7 +439,12 @@ fn keygen(out: &Path) -> anyhow::Result<()> {
     let hex_seed: String = seed.iter().map(|b| format!("{b:02x}")).collect();
     let key = signing_key_from_hex(&hex_seed)?;
     write_secret(out, &hex_seed)?;
-    let public: String = key.verifying_key().as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let public: String = key
+        .verifying_key()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     println!("{public}");
     Ok(())
 }
@@ -385,15 +472,22 @@ fn receipt_verify(files: &[PathBuf], key: &str, as_json: bool) -> anyhow::Result
     let key = public_key_from_hex(key)?;
     let mut receipts = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let receipt = ConsentReceipt::from_json(&text).with_context(|| format!("{}", path.display()))?;
-        verify_receipt(&receipt, &key).with_context(|| format!("{} is not valid", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let receipt =
+            ConsentReceipt::from_json(&text).with_context(|| format!("{}", path.display()))?;
+        verify_receipt(&receipt, &key)
+            .with_context(|| format!("{} is not valid", path.display()))?;
         receipts.push(receipt);
     }
     if receipts.len() > 1 {
-        verify_receipt_chain(&receipts, &key).context("the receipts do not form an unbroken chain")?;
+        verify_receipt_chain(&receipts, &key)
+            .context("the receipts do not form an unbroken chain")?;
     }
-    let hashes: Vec<String> = receipts.iter().map(hex_hash).collect::<anyhow::Result<_>>()?;
+    let hashes: Vec<String> = receipts
+        .iter()
+        .map(hex_hash)
+        .collect::<anyhow::Result<_>>()?;
     if as_json {
         let out = json!({"valid": true, "receipts": receipts.len(), "hashes": hashes});
         println!("{}", serde_json::to_string_pretty(&out)?);

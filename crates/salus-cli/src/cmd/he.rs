@@ -101,11 +101,30 @@ pub enum HeCommand {
 pub fn run(command: HeCommand) -> anyhow::Result<()> {
     match command {
         HeCommand::Infer { data, model, json } => infer(&data, &model, json),
-        HeCommand::Fit { data, out, ridge, names } => fit(&data, &out, ridge, names.as_deref()),
+        HeCommand::Fit {
+            data,
+            out,
+            ridge,
+            names,
+        } => fit(&data, &out, ridge, names.as_deref()),
         HeCommand::Keygen { secret, public } => keygen(&secret, &public),
-        HeCommand::Encrypt { public, model, data, out } => encrypt(&public, &model, &data, &out),
-        HeCommand::Score { public, model, features, out } => score(&public, &model, &features, &out),
-        HeCommand::Decrypt { secret, scores, json } => decrypt(&secret, &scores, json),
+        HeCommand::Encrypt {
+            public,
+            model,
+            data,
+            out,
+        } => encrypt(&public, &model, &data, &out),
+        HeCommand::Score {
+            public,
+            model,
+            features,
+            out,
+        } => score(&public, &model, &features, &out),
+        HeCommand::Decrypt {
+            secret,
+            scores,
+            json,
+        } => decrypt(&secret, &scores, json),
     }
 }
 
@@ -117,26 +136,41 @@ struct Dataset {
 }
 
 fn read_csv(path: &Path, dim: Option<usize>) -> anyhow::Result<Dataset> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).peekable();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .peekable();
     if let Some((_, first)) = lines.peek() {
         let numeric = first.split(',').all(|f| f.trim().parse::<f64>().is_ok());
-        let sklearn_header = first.split(',').count() != text.lines().nth(1).map_or(0, |l| l.split(',').count());
+        let sklearn_header =
+            first.split(',').count() != text.lines().nth(1).map_or(0, |l| l.split(',').count());
         if !numeric || sklearn_header {
             lines.next();
         }
     }
-    let mut data = Dataset { rows: Vec::new(), labels: Vec::new() };
+    let mut data = Dataset {
+        rows: Vec::new(),
+        labels: Vec::new(),
+    };
     for (i, line) in lines {
         let fields: Vec<f64> = line
             .split(',')
             .enumerate()
-            .map(|(j, f)| f.trim().parse::<f64>().with_context(|| format!("line {}, field {}: not a number", i + 1, j + 1)))
+            .map(|(j, f)| {
+                f.trim()
+                    .parse::<f64>()
+                    .with_context(|| format!("line {}, field {}: not a number", i + 1, j + 1))
+            })
             .collect::<anyhow::Result<_>>()?;
         let (features, label) = match dim {
             Some(d) if fields.len() == d => (fields, None),
             _ => {
-                let (label, features) = fields.split_last().with_context(|| format!("line {}: empty", i + 1))?;
+                let (label, features) = fields
+                    .split_last()
+                    .with_context(|| format!("line {}: empty", i + 1))?;
                 let label = match *label {
                     0.0 => false,
                     1.0 => true,
@@ -146,18 +180,29 @@ fn read_csv(path: &Path, dim: Option<usize>) -> anyhow::Result<Dataset> {
             }
         };
         if let Some(d) = dim.or(data.rows.first().map(Vec::len)) {
-            anyhow::ensure!(features.len() == d, "line {}: expected {d} features, found {}", i + 1, features.len());
+            anyhow::ensure!(
+                features.len() == d,
+                "line {}: expected {d} features, found {}",
+                i + 1,
+                features.len()
+            );
         }
         data.rows.push(features);
         data.labels.push(label);
     }
-    anyhow::ensure!(!data.rows.is_empty(), "{} holds no data rows", path.display());
+    anyhow::ensure!(
+        !data.rows.is_empty(),
+        "{} holds no data rows",
+        path.display()
+    );
     Ok(data)
 }
 
 fn read_model(path: &Path) -> anyhow::Result<LinearModel> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let model: LinearModel = serde_json::from_str(&text).with_context(|| format!("parsing model {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let model: LinearModel =
+        serde_json::from_str(&text).with_context(|| format!("parsing model {}", path.display()))?;
     model.validate()?;
     Ok(model)
 }
@@ -174,7 +219,10 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn standardized(model: &LinearModel, rows: &[Vec<f64>]) -> anyhow::Result<Vec<Vec<f64>>> {
-    Ok(rows.iter().map(|r| model.standardize(r)).collect::<Result<_, _>>()?)
+    Ok(rows
+        .iter()
+        .map(|r| model.standardize(r))
+        .collect::<Result<_, _>>()?)
 }
 
 #[derive(serde::Serialize)]
@@ -209,7 +257,13 @@ fn infer(data: &Path, model_path: &Path, json: bool) -> anyhow::Result<()> {
     let features = encrypt_features(holder.public_key(), &z, &mut rng)?;
     let encrypt_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let scores = score_encrypted(holder.public_key(), &features, &model.weights, model.intercept, &mut rng)?;
+    let scores = score_encrypted(
+        holder.public_key(),
+        &features,
+        &model.weights,
+        model.intercept,
+        &mut rng,
+    )?;
     let score_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let fixed = decrypt_scores_fixed(&holder, &scores)?;
@@ -237,12 +291,18 @@ fn infer(data: &Path, model_path: &Path, json: bool) -> anyhow::Result<()> {
     let mut labelled = 0usize;
     for (i, row) in z.iter().enumerate() {
         let plain = model.score(row);
-        report.exact_fixed_point_match &= fixed[i] == plaintext_fixed_score(row, &model.weights, model.intercept)?;
+        report.exact_fixed_point_match &=
+            fixed[i] == plaintext_fixed_score(row, &model.weights, model.intercept)?;
         report.same_class += usize::from((plain > 0.0) == (logits[i] > 0.0));
-        report.max_abs_score_difference = report.max_abs_score_difference.max((plain - logits[i]).abs());
-        report.max_error_bound = report.max_error_bound.max(quantization_error_bound(row, &model.weights));
-        report.max_abs_probability_difference =
-            report.max_abs_probability_difference.max((sigmoid(plain) - sigmoid(logits[i])).abs());
+        report.max_abs_score_difference = report
+            .max_abs_score_difference
+            .max((plain - logits[i]).abs());
+        report.max_error_bound = report
+            .max_error_bound
+            .max(quantization_error_bound(row, &model.weights));
+        report.max_abs_probability_difference = report
+            .max_abs_probability_difference
+            .max((sigmoid(plain) - sigmoid(logits[i])).abs());
         if let Some(y) = data.labels[i] {
             labelled += 1;
             correct += usize::from((logits[i] > 0.0) == y);
@@ -253,7 +313,10 @@ fn infer(data: &Path, model_path: &Path, json: bool) -> anyhow::Result<()> {
         report.accuracy_vs_labels = Some(correct as f64 / labelled as f64);
     }
     print_infer(&report, json)?;
-    anyhow::ensure!(report.all_same_class && report.exact_fixed_point_match, "encrypted and plaintext predictions differ");
+    anyhow::ensure!(
+        report.all_same_class && report.exact_fixed_point_match,
+        "encrypted and plaintext predictions differ"
+    );
     Ok(())
 }
 
@@ -262,11 +325,20 @@ fn print_infer(r: &InferReport, json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(r)?);
         return Ok(());
     }
-    println!("encrypted inference: {} rows x {} features (BFV n = 8192, single key held by the data holder)", r.rows, r.features);
+    println!(
+        "encrypted inference: {} rows x {} features (BFV n = 8192, single key held by the data holder)",
+        r.rows, r.features
+    );
     println!("  same class as plaintext:  {}/{}", r.same_class, r.rows);
     println!("  fixed-point scores equal: {}", r.exact_fixed_point_match);
-    println!("  max |logit difference|:   {:.3e} (bound {:.3e})", r.max_abs_score_difference, r.max_error_bound);
-    println!("  max |probability diff|:   {:.3e}", r.max_abs_probability_difference);
+    println!(
+        "  max |logit difference|:   {:.3e} (bound {:.3e})",
+        r.max_abs_score_difference, r.max_error_bound
+    );
+    println!(
+        "  max |probability diff|:   {:.3e}",
+        r.max_abs_probability_difference
+    );
     if let Some(a) = r.accuracy_vs_labels {
         println!("  accuracy vs labels:       {:.4}", a);
     }
@@ -274,7 +346,10 @@ fn print_infer(r: &InferReport, json: bool) -> anyhow::Result<()> {
         "  timings: keygen {:.3} s, encrypt {:.3} s, score {:.3} s, decrypt {:.3} s",
         r.keygen_seconds, r.encrypt_seconds, r.score_seconds, r.decrypt_seconds
     );
-    println!("  ciphertexts: features {} bytes, scores {} bytes", r.features_ciphertext_bytes, r.scores_ciphertext_bytes);
+    println!(
+        "  ciphertexts: features {} bytes, scores {} bytes",
+        r.features_ciphertext_bytes, r.scores_ciphertext_bytes
+    );
     Ok(())
 }
 
@@ -287,10 +362,18 @@ fn fit(data: &Path, out: &Path, ridge: f64, names: Option<&Path>) -> anyhow::Res
         .collect::<anyhow::Result<_>>()?;
     let d = data.rows[0].len();
     let feature_names: Vec<String> = match names {
-        Some(p) => std::fs::read_to_string(p)?.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect(),
+        Some(p) => std::fs::read_to_string(p)?
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
         None => (1..=d).map(|j| format!("x{j}")).collect(),
     };
-    anyhow::ensure!(feature_names.len() == d, "{} names for {d} features", feature_names.len());
+    anyhow::ensure!(
+        feature_names.len() == d,
+        "{} names for {d} features",
+        feature_names.len()
+    );
     let model = LinearModel::fit_logistic(feature_names, &data.rows, &labels, ridge)?;
     write_file(out, serde_json::to_string_pretty(&model)?.as_bytes())?;
     println!("wrote {} ({} features, ridge {ridge})", out.display(), d);
@@ -301,7 +384,12 @@ fn keygen(secret: &Path, public: &Path) -> anyhow::Result<()> {
     let key = ResearcherKey::generate(&Params::standard(), &mut rand::rng())?;
     write_file(secret, &key.to_secret_bytes())?;
     write_file(public, &key.public_key().to_bytes())?;
-    println!("key {} written: secret {}, public {}", key.public_key().key_id(), secret.display(), public.display());
+    println!(
+        "key {} written: secret {}, public {}",
+        key.public_key().key_id(),
+        secret.display(),
+        public.display()
+    );
     Ok(())
 }
 
@@ -319,9 +407,19 @@ fn score(public: &Path, model: &Path, features: &Path, out: &Path) -> anyhow::Re
     let pk = ResearcherPublicKey::from_bytes(&read_file(public)?)?;
     let model = read_model(model)?;
     let features = EncryptedFeatures::from_bytes(&read_file(features)?)?;
-    let scores = score_encrypted(&pk, &features, &model.weights, model.intercept, &mut rand::rng())?;
+    let scores = score_encrypted(
+        &pk,
+        &features,
+        &model.weights,
+        model.intercept,
+        &mut rand::rng(),
+    )?;
     write_file(out, &scores.to_bytes())?;
-    println!("scored {} encrypted rows to {}", scores.rows(), out.display());
+    println!(
+        "scored {} encrypted rows to {}",
+        scores.rows(),
+        out.display()
+    );
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub struct ImportFhirArgs {
 }
 
 /// Rows buffered before they are flushed to the output files.
-const CHUNK_ROWS: usize = 200_000;
+const CHUNK_ROWS: usize = 50_000;
 
 pub fn run(args: ImportFhirArgs) -> anyhow::Result<()> {
     let views = load_views(&args)?;
@@ -379,5 +379,107 @@ impl Drop for Staging {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synthea() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../salus-fhir/tests/data/fhir-r4/synthea-bundles")
+    }
+
+    fn args(inputs: Vec<PathBuf>, out: &Path) -> ImportFhirArgs {
+        ImportFhirArgs {
+            inputs,
+            view: Vec::new(),
+            views: Some("builtin".into()),
+            out: out.to_path_buf(),
+            format: OutputFormat::Csv,
+            json: true,
+            reference_date: Some("2020-01-01".into()),
+            survival: None,
+            strict: false,
+            no_validate: false,
+        }
+    }
+
+    fn old_output(dir: &Path) -> PathBuf {
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out).expect("mkdir");
+        std::fs::write(out.join("marker.txt"), "old").expect("write");
+        out
+    }
+
+    #[test]
+    fn imports_bundles_into_csv_tables() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = old_output(tmp.path());
+        run(args(vec![synthea()], &out)).expect("import");
+        let patients = std::fs::read_to_string(out.join("patients.csv")).expect("patients.csv");
+        assert_eq!(patients.lines().count(), 3, "header + 2 patients");
+        assert!(patients.lines().next().is_some_and(|h| h.starts_with("patient_id,birth_date,sex,age")));
+        assert!(!out.join("marker.txt").exists(), "the old output was replaced as a whole");
+        let obs = std::fs::read_to_string(out.join("observations.csv")).expect("observations.csv");
+        assert_eq!(obs.lines().count(), 268);
+    }
+
+    #[test]
+    fn an_error_midway_leaves_the_old_output() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = old_output(tmp.path());
+        let inputs = tmp.path().join("in");
+        std::fs::create_dir(&inputs).expect("mkdir");
+        for f in std::fs::read_dir(synthea()).expect("ls") {
+            let f = f.expect("entry").path();
+            std::fs::copy(&f, inputs.join(f.file_name().expect("name"))).expect("copy");
+        }
+        // Sorted after the bundles: read fails after they were imported.
+        std::os::unix::fs::symlink(tmp.path().join("missing"), inputs.join("zz-broken.json")).expect("symlink");
+        assert!(run(args(vec![inputs], &out)).is_err());
+        assert_eq!(std::fs::read_to_string(out.join("marker.txt")).expect("marker"), "old");
+        let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).expect("ls").collect();
+        assert_eq!(leftovers.len(), 2, "only in/ and out/: no staging directory left behind");
+    }
+
+    #[test]
+    fn strict_mode_refuses_inputs_with_errors() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = old_output(tmp.path());
+        let bad = tmp.path().join("bad.ndjson");
+        std::fs::write(&bad, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{not json\n").expect("write");
+        let mut a = args(vec![bad.clone()], &out);
+        a.strict = true;
+        assert!(run(a).is_err());
+        assert!(out.join("marker.txt").exists());
+        // Without --strict the good line is imported and the bad one reported.
+        run(args(vec![bad], &out)).expect("import");
+        let patients = std::fs::read_to_string(out.join("patients.csv")).expect("patients.csv");
+        assert_eq!(patients.lines().count(), 2);
+    }
+
+    #[test]
+    fn parquet_output_and_survival_table() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("pq");
+        let spec = tmp.path().join("survival.json");
+        std::fs::write(
+            &spec,
+            r#"{"index": {"kind": "condition", "codes": ["36971009", "444814009"]},
+                "outcome": {"kind": "condition", "codes": ["10509002"]},
+                "censor_date": "2019-12-31"}"#,
+        )
+        .expect("spec");
+        let mut a = args(vec![synthea()], &out);
+        a.format = OutputFormat::Parquet;
+        a.survival = Some(spec);
+        run(a).expect("import");
+        let patients = salus_table::read_parquet_path(&out.join("patients.parquet")).expect("parquet");
+        assert_eq!(patients.nrows(), 2);
+        let surv = salus_table::read_parquet_path(&out.join("survival.parquet")).expect("survival");
+        // Both patients had sinusitis first and acute bronchitis later.
+        assert_eq!(surv.nrows(), 2);
+        assert_eq!(surv.numeric("event").expect("event"), &[Some(1.0), Some(1.0)]);
     }
 }

@@ -5,7 +5,9 @@ use std::borrow::Cow;
 
 use super::ast::BinaryOp;
 use super::eval::Collection;
-use super::temporal::{Precision, Temporal, TemporalKind, civil_from_days, days_from_civil, days_in_month};
+use super::temporal::{
+    Precision, Temporal, TemporalKind, civil_from_days, days_from_civil, days_in_month,
+};
 use super::value::Item;
 use crate::error::{FhirError, Result};
 
@@ -22,18 +24,28 @@ pub(crate) fn apply<'a>(op: BinaryOp, a: &Item<'a>, b: &Item<'a>) -> Result<Coll
         (Item::String(x), Item::String(y)) if op == BinaryOp::Add => {
             Ok(vec![Item::String(Cow::Owned(format!("{x}{y}")))])
         }
-        (Item::Temporal(t), Item::Quantity(q, unit)) if matches!(op, BinaryOp::Add | BinaryOp::Sub) => {
+        (Item::Temporal(t), Item::Quantity(q, unit))
+            if matches!(op, BinaryOp::Add | BinaryOp::Sub) =>
+        {
             let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-            Ok(add_duration(t, sign * q, unit)?.map(Item::Temporal).into_iter().collect())
+            Ok(add_duration(t, sign * q, unit)?
+                .map(Item::Temporal)
+                .into_iter()
+                .collect())
         }
-        (Item::String(s), Item::Quantity(q, unit)) if matches!(op, BinaryOp::Add | BinaryOp::Sub) => {
+        (Item::String(s), Item::Quantity(q, unit))
+            if matches!(op, BinaryOp::Add | BinaryOp::Sub) =>
+        {
             // An untyped date string (`birthDate`): parse it as date or dateTime.
             let t = Temporal::parse_date(s).or_else(|| Temporal::parse_datetime(s));
             let Some(t) = t else {
                 return Err(FhirError::eval("cannot add a quantity to a string"));
             };
             let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-            Ok(add_duration(&t, sign * q, unit)?.map(Item::Temporal).into_iter().collect())
+            Ok(add_duration(&t, sign * q, unit)?
+                .map(Item::Temporal)
+                .into_iter()
+                .collect())
         }
         _ => Err(FhirError::eval(format!(
             "cannot apply {op:?} to {} and {}",
@@ -108,7 +120,9 @@ fn clamp_day(t: &mut Temporal) {
 
 fn add_clock(t: &Temporal, amount: f64, unit: &str) -> Result<Temporal> {
     if t.kind == TemporalKind::Date {
-        return Err(FhirError::eval("cannot add hours, minutes or seconds to a date"));
+        return Err(FhirError::eval(
+            "cannot add hours, minutes or seconds to a date",
+        ));
     }
     let ms_per = match unit.trim_end_matches('s') {
         "hour" | "h" => 3_600_000.0,

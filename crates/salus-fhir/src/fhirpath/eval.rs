@@ -46,7 +46,11 @@ pub struct Frame<'a> {
 
 /// Evaluates `expr` with `focus` as the input collection (and `$this` when it
 /// holds one item).
-pub fn evaluate<'a>(expr: &Expr, focus: &[Item<'a>], env: &Environment<'a>) -> Result<Collection<'a>> {
+pub fn evaluate<'a>(
+    expr: &Expr,
+    focus: &[Item<'a>],
+    env: &Environment<'a>,
+) -> Result<Collection<'a>> {
     let frame = Frame {
         this: (focus.len() == 1).then(|| focus[0].clone()),
         index: None,
@@ -60,12 +64,21 @@ pub(crate) struct Evaluator<'e, 'a> {
 }
 
 impl<'a> Evaluator<'_, 'a> {
-    pub(crate) fn eval(&self, expr: &Expr, focus: &[Item<'a>], frame: &Frame<'a>) -> Result<Collection<'a>> {
+    pub(crate) fn eval(
+        &self,
+        expr: &Expr,
+        focus: &[Item<'a>],
+        frame: &Frame<'a>,
+    ) -> Result<Collection<'a>> {
         match expr {
             Expr::Literal(lit) => Ok(literal(lit)),
             Expr::Identifier(name) => Ok(identifier(focus, name)),
             Expr::This => Ok(frame.this.iter().cloned().collect()),
-            Expr::Index => Ok(frame.index.map(|i| Item::Integer(i as i64)).into_iter().collect()),
+            Expr::Index => Ok(frame
+                .index
+                .map(|i| Item::Integer(i as i64))
+                .into_iter()
+                .collect()),
             Expr::Total => Ok(frame.total.iter().cloned().collect()),
             Expr::External(name) => self.external(name),
             Expr::Member(base, name) => {
@@ -314,7 +327,11 @@ fn three_valued(op: BinaryOp, l: Option<bool>, r: Option<bool>) -> Option<bool> 
 }
 
 /// Applies a binary operator to two evaluated operands.
-pub(crate) fn binary_values<'a>(op: BinaryOp, l: Collection<'a>, r: Collection<'a>) -> Result<Collection<'a>> {
+pub(crate) fn binary_values<'a>(
+    op: BinaryOp,
+    l: Collection<'a>,
+    r: Collection<'a>,
+) -> Result<Collection<'a>> {
     use BinaryOp::*;
     match op {
         And | Or | Xor | Implies => {
@@ -335,11 +352,13 @@ pub(crate) fn binary_values<'a>(op: BinaryOp, l: Collection<'a>, r: Collection<'
                 return Ok(Vec::new());
             }
             let eq = collections_equal(&l, &r);
-            Ok(eq.map(|e| Item::Boolean(e == (op == Eq))).into_iter().collect())
+            Ok(eq
+                .map(|e| Item::Boolean(e == (op == Eq)))
+                .into_iter()
+                .collect())
         }
         Equiv | NotEquiv => {
-            let eq = l.len() == r.len()
-                && l.iter().all(|a| r.iter().any(|b| equivalent(a, b)));
+            let eq = l.len() == r.len() && l.iter().all(|a| r.iter().any(|b| equivalent(a, b)));
             Ok(boolean(eq == (op == Equiv)))
         }
         In | Contains => {
@@ -351,8 +370,12 @@ pub(crate) fn binary_values<'a>(op: BinaryOp, l: Collection<'a>, r: Collection<'
         }
         Lt | Gt | Le | Ge => compare_operator(op, &l, &r),
         Concat => {
-            let a = singleton(&l, "`&`")?.and_then(Item::as_str).unwrap_or_default();
-            let b = singleton(&r, "`&`")?.and_then(Item::as_str).unwrap_or_default();
+            let a = singleton(&l, "`&`")?
+                .and_then(Item::as_str)
+                .unwrap_or_default();
+            let b = singleton(&r, "`&`")?
+                .and_then(Item::as_str)
+                .unwrap_or_default();
             Ok(vec![Item::String(Cow::Owned(format!("{a}{b}")))])
         }
         Add | Sub | Mul | Div | IntDiv | Mod => {

@@ -132,7 +132,13 @@ fn string<'a>(s: String) -> Item<'a> {
 
 impl<'a> Evaluator<'_, 'a> {
     /// Evaluates a plain argument (not a lambda) in the caller's context.
-    fn arg(&self, args: &[Expr], i: usize, focus: &[Item<'a>], frame: &Frame<'a>) -> Result<Collection<'a>> {
+    fn arg(
+        &self,
+        args: &[Expr],
+        i: usize,
+        focus: &[Item<'a>],
+        frame: &Frame<'a>,
+    ) -> Result<Collection<'a>> {
         match args.get(i) {
             Some(e) => self.eval(e, focus, frame),
             None => Ok(Vec::new()),
@@ -153,12 +159,24 @@ impl<'a> Evaluator<'_, 'a> {
         Ok(to_boolean(&self.lambda(expr, item, index)?)? == Some(true))
     }
 
-    fn int_arg(&self, args: &[Expr], i: usize, focus: &[Item<'a>], frame: &Frame<'a>) -> Result<Option<i64>> {
+    fn int_arg(
+        &self,
+        args: &[Expr],
+        i: usize,
+        focus: &[Item<'a>],
+        frame: &Frame<'a>,
+    ) -> Result<Option<i64>> {
         let v = self.arg(args, i, focus, frame)?;
         Ok(singleton(&v, "an integer argument")?.and_then(Item::as_integer))
     }
 
-    fn str_arg(&self, args: &[Expr], i: usize, focus: &[Item<'a>], frame: &Frame<'a>) -> Result<Option<String>> {
+    fn str_arg(
+        &self,
+        args: &[Expr],
+        i: usize,
+        focus: &[Item<'a>],
+        frame: &Frame<'a>,
+    ) -> Result<Option<String>> {
         let v = self.arg(args, i, focus, frame)?;
         Ok(singleton(&v, "a string argument")?
             .and_then(Item::as_str)
@@ -260,8 +278,14 @@ pub(crate) fn call<'a>(
             let n = ev.int_arg(args, 0, focus, frame)?.unwrap_or(0).max(0) as usize;
             Ok(input.into_iter().take(n).collect())
         }
-        "single" => Ok(singleton(&input, "single()")?.cloned().into_iter().collect()),
-        "not" => Ok(to_boolean(&input)?.map(|b| Item::Boolean(!b)).into_iter().collect()),
+        "single" => Ok(singleton(&input, "single()")?
+            .cloned()
+            .into_iter()
+            .collect()),
+        "not" => Ok(to_boolean(&input)?
+            .map(|b| Item::Boolean(!b))
+            .into_iter()
+            .collect()),
         "iif" => iif(ev, input, args),
         "join" => {
             let sep = ev.str_arg(args, 0, focus, frame)?.unwrap_or_default();
@@ -283,7 +307,9 @@ pub(crate) fn call<'a>(
         }
         "intersect" => {
             let other = ev.arg(args, 0, focus, frame)?;
-            Ok(distinct(input.into_iter().filter(|i| contains(&other, i)).collect()))
+            Ok(distinct(
+                input.into_iter().filter(|i| contains(&other, i)).collect(),
+            ))
         }
         "exclude" => {
             let other = ev.arg(args, 0, focus, frame)?;
@@ -360,7 +386,11 @@ fn distinct(input: Collection<'_>) -> Collection<'_> {
     out
 }
 
-fn repeat<'a>(ev: &Evaluator<'_, 'a>, input: Collection<'a>, expr: &Expr) -> Result<Collection<'a>> {
+fn repeat<'a>(
+    ev: &Evaluator<'_, 'a>,
+    input: Collection<'a>,
+    expr: &Expr,
+) -> Result<Collection<'a>> {
     let mut out: Collection<'a> = Vec::new();
     let mut queue = input;
     while !queue.is_empty() {
@@ -448,7 +478,9 @@ pub fn reference_key<'r>(reference: &'r str, wanted: Option<&str>) -> Option<&'r
     };
     let mut segments = path.rsplit('/');
     let id = segments.next().filter(|s| !s.is_empty())?;
-    let ty = segments.next().filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()));
+    let ty = segments
+        .next()
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()));
     match (wanted, ty) {
         (Some(w), Some(t)) if w != t => None,
         _ => Some(id),
@@ -485,7 +517,11 @@ fn boundary<'a>(item: &Item<'a>, high: bool) -> Option<Item<'a>> {
         },
         Item::Temporal(t) => Some(pick(*t)),
         Item::Decimal(d) => Some(Item::Decimal(decimal_boundary(*d, &format!("{d:?}"), high))),
-        Item::Integer(i) => Some(Item::Decimal(decimal_boundary(*i as f64, &i.to_string(), high))),
+        Item::Integer(i) => Some(Item::Decimal(decimal_boundary(
+            *i as f64,
+            &i.to_string(),
+            high,
+        ))),
         _ => None,
     }
 }

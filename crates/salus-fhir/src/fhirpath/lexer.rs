@@ -13,7 +13,10 @@ pub(crate) struct Token {
 pub(crate) enum Tok {
     /// A plain or backtick-delimited identifier (`delimited` = written in backticks,
     /// so never a keyword).
-    Ident { name: String, delimited: bool },
+    Ident {
+        name: String,
+        delimited: bool,
+    },
     Str(String),
     /// Number text as written.
     Number(String),
@@ -145,7 +148,10 @@ impl Lexer<'_> {
 
     fn punct(&mut self, start: usize) -> Result<()> {
         for p in PUNCTS.iter().copied().chain([">"]) {
-            let matches = p.chars().enumerate().all(|(i, pc)| self.peek(i) == Some(pc));
+            let matches = p
+                .chars()
+                .enumerate()
+                .all(|(i, pc)| self.peek(i) == Some(pc));
             if matches {
                 self.pos += p.chars().count();
                 self.push(Tok::Punct(p), start);
@@ -226,7 +232,9 @@ impl Lexer<'_> {
     fn unicode_escape(&mut self) -> Result<char> {
         let start = self.pos;
         let hex: String = (0..4).filter_map(|i| self.peek(i)).collect();
-        let code = u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4);
+        let code = u32::from_str_radix(&hex, 16)
+            .ok()
+            .filter(|_| hex.len() == 4);
         match code.and_then(char::from_u32) {
             Some(c) => {
                 self.pos += 4;

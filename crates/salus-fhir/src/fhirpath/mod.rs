@@ -93,7 +93,11 @@ impl FhirPath {
     }
 
     /// Evaluates the expression on a resource (`%resource` defaults to it).
-    pub fn evaluate<'a>(&self, resource: &'a serde_json::Value, env: &Environment<'a>) -> Result<Collection<'a>> {
+    pub fn evaluate<'a>(
+        &self,
+        resource: &'a serde_json::Value,
+        env: &Environment<'a>,
+    ) -> Result<Collection<'a>> {
         let root = resource_item(resource);
         let mut env = env.clone();
         env.resource.get_or_insert(resource);
@@ -101,7 +105,11 @@ impl FhirPath {
     }
 
     /// Evaluates the expression with `focus` as its input.
-    pub fn evaluate_on<'a>(&self, focus: &[Item<'a>], env: &Environment<'a>) -> Result<Collection<'a>> {
+    pub fn evaluate_on<'a>(
+        &self,
+        focus: &[Item<'a>],
+        env: &Environment<'a>,
+    ) -> Result<Collection<'a>> {
         evaluate(&self.expr, focus, env)
     }
 }

@@ -95,7 +95,9 @@ fn with_regex<T>(pattern: &str, f: impl FnOnce(&Regex) -> T) -> Result<T> {
             let re = regex::RegexBuilder::new(pattern)
                 .size_limit(1 << 20)
                 .build()
-                .map_err(|_| FhirError::eval("invalid regular expression in matches()/replaceMatches()"))?;
+                .map_err(|_| {
+                    FhirError::eval("invalid regular expression in matches()/replaceMatches()")
+                })?;
             if cache.len() > 64 {
                 cache.clear();
             }
@@ -158,10 +160,17 @@ fn math<'a>(
 ) -> Result<Option<Item<'a>>> {
     let p = item.primitive();
     if let (Item::Integer(i), "abs" | "ceiling" | "floor" | "truncate") = (&p, name) {
-        return Ok(Some(Item::Integer(if name == "abs" { i.checked_abs().unwrap_or(*i) } else { *i })));
+        return Ok(Some(Item::Integer(if name == "abs" {
+            i.checked_abs().unwrap_or(*i)
+        } else {
+            *i
+        })));
     }
     let Some(x) = p.as_number() else {
-        return Err(FhirError::eval(format!("{name}() needs a number, not {}", p.type_name())));
+        return Err(FhirError::eval(format!(
+            "{name}() needs a number, not {}",
+            p.type_name()
+        )));
     };
     let arg = |i: usize| -> Result<Option<f64>> {
         let v = ev.eval(&args[i], focus, frame)?;
@@ -173,7 +182,11 @@ fn math<'a>(
         "floor" => return Ok(Some(Item::Integer(x.floor() as i64))),
         "truncate" => return Ok(Some(Item::Integer(x.trunc() as i64))),
         "round" => {
-            let digits = if args.is_empty() { 0.0 } else { arg(0)?.unwrap_or(0.0) };
+            let digits = if args.is_empty() {
+                0.0
+            } else {
+                arg(0)?.unwrap_or(0.0)
+            };
             let scale = 10f64.powi(digits as i32);
             (x * scale).round() / scale
         }
@@ -201,7 +214,10 @@ fn string_function<'a>(
     frame: &Frame<'a>,
 ) -> Result<Option<Item<'a>>> {
     let Some(s) = item.as_str() else {
-        return Err(FhirError::eval(format!("{name}() needs a string, not {}", item.type_name())));
+        return Err(FhirError::eval(format!(
+            "{name}() needs a string, not {}",
+            item.type_name()
+        )));
     };
     let text_arg = |i: usize| -> Result<Option<String>> {
         let v = ev.eval(&args[i], focus, frame)?;
@@ -223,7 +239,10 @@ fn string_function<'a>(
         "lower" => owned(s.to_lowercase()),
         "trim" => owned(s.trim().to_string()),
         "indexOf" => text_arg(0)?.map(|p| {
-            Item::Integer(s.find(p.as_str()).map_or(-1, |b| s[..b].chars().count() as i64))
+            Item::Integer(
+                s.find(p.as_str())
+                    .map_or(-1, |b| s[..b].chars().count() as i64),
+            )
         }),
         "substring" => {
             let start = int_arg(0)?;
@@ -239,7 +258,9 @@ fn string_function<'a>(
             None => None,
         },
         "replaceMatches" => match (text_arg(0)?, text_arg(1)?) {
-            (Some(p), Some(to)) => owned(with_regex(&p, |re| re.replace_all(&s, to.as_str()).into_owned())?),
+            (Some(p), Some(to)) => owned(with_regex(&p, |re| {
+                re.replace_all(&s, to.as_str()).into_owned()
+            })?),
             _ => None,
         },
         _ => return Err(FhirError::eval(format!("unsupported function `{name}()`"))),
@@ -256,11 +277,17 @@ fn split<'a>(
     frame: &Frame<'a>,
 ) -> Result<Collection<'a>> {
     let Some(s) = item.as_str() else {
-        return Err(FhirError::eval(format!("{name}() needs a string, not {}", item.type_name())));
+        return Err(FhirError::eval(format!(
+            "{name}() needs a string, not {}",
+            item.type_name()
+        )));
     };
     let owned = |t: &str| Item::String(Cow::Owned(t.to_string()));
     if name == "toChars" {
-        return Ok(s.chars().map(|c| owned(c.encode_utf8(&mut [0; 4]))).collect());
+        return Ok(s
+            .chars()
+            .map(|c| owned(c.encode_utf8(&mut [0; 4])))
+            .collect());
     }
     let sep = ev.eval(&args[0], focus, frame)?;
     let Some(sep) = singleton(&sep, "a separator")?.and_then(Item::as_str) else {

@@ -282,7 +282,8 @@ fn parse_date_part(s: &str, kind: TemporalKind) -> Option<(&str, Temporal)> {
         t.precision = Precision::Month;
         used = 7;
         if b.get(7) == Some(&b'-') {
-            let day = digits(8, 2).filter(|&d| d >= 1 && d <= u32::from(days_in_month(t.year, t.month)))?;
+            let day = digits(8, 2)
+                .filter(|&d| d >= 1 && d <= u32::from(days_in_month(t.year, t.month)))?;
             t.day = day as u8;
             t.precision = Precision::Day;
             used = 10;
@@ -388,7 +389,10 @@ mod tests {
 
     #[test]
     fn parses_partial_dates_and_rejects_bad_ones() {
-        assert_eq!(Temporal::parse_date("1970-06").map(|t| t.precision), Some(Precision::Month));
+        assert_eq!(
+            Temporal::parse_date("1970-06").map(|t| t.precision),
+            Some(Precision::Month)
+        );
         assert!(Temporal::parse_date("1970-13").is_none());
         assert!(Temporal::parse_date("1970-02-30").is_none());
         assert!(Temporal::parse_date("70-01-01").is_none());
@@ -399,25 +403,25 @@ mod tests {
 
     #[test]
     fn boundaries_match_the_fhirpath_examples() {
-        let d = Temporal::parse_date("1970-06").unwrap();
+        let d = Temporal::parse_date("1970-06").expect("valid literal");
         assert_eq!(d.low_boundary().format(), "1970-06-01");
         assert_eq!(d.high_boundary().format(), "1970-06-30");
-        let dt = Temporal::parse_datetime("2010-10-10").unwrap();
+        let dt = Temporal::parse_datetime("2010-10-10").expect("valid literal");
         assert_eq!(dt.low_boundary().format(), "2010-10-10T00:00:00.000+14:00");
         assert_eq!(dt.high_boundary().format(), "2010-10-10T23:59:59.999-12:00");
-        let t = Temporal::parse_time("12:34:00").unwrap();
+        let t = Temporal::parse_time("12:34:00").expect("valid literal");
         assert_eq!(t.high_boundary().format(), "12:34:00.999");
     }
 
     #[test]
     fn comparison_respects_precision_and_zones() {
-        let a = Temporal::parse_datetime("2010-10-10T10:00:00+02:00").unwrap();
-        let b = Temporal::parse_datetime("2010-10-10T08:00:00Z").unwrap();
+        let a = Temporal::parse_datetime("2010-10-10T10:00:00+02:00").expect("valid literal");
+        let b = Temporal::parse_datetime("2010-10-10T08:00:00Z").expect("valid literal");
         assert_eq!(a.compare(&b), Some(Ordering::Equal));
-        let y = Temporal::parse_date("2010").unwrap();
-        let m = Temporal::parse_date("2010-05").unwrap();
+        let y = Temporal::parse_date("2010").expect("valid literal");
+        let m = Temporal::parse_date("2010-05").expect("valid literal");
         assert_eq!(y.compare(&m), None);
-        let later = Temporal::parse_date("2011-01").unwrap();
+        let later = Temporal::parse_date("2011-01").expect("valid literal");
         assert_eq!(later.compare(&y), Some(Ordering::Greater));
     }
 

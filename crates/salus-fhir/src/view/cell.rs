@@ -104,7 +104,12 @@ fn numeric_type(fhir_type: &str) -> bool {
 /// Builds one table column from its cells: numeric for numeric FHIR types (or,
 /// without a declared type, when every value is a number), text otherwise
 /// (booleans as `true`/`false`, collections as JSON arrays).
-pub fn table_column(name: &str, fhir_type: Option<&str>, collection: bool, cells: &[Cell]) -> Column {
+pub fn table_column(
+    name: &str,
+    fhir_type: Option<&str>,
+    collection: bool,
+    cells: &[Cell],
+) -> Column {
     let numeric = !collection
         && match fhir_type {
             Some(t) => numeric_type(t),
@@ -127,7 +132,14 @@ pub fn build_table(columns: &[super::ColumnInfo], cells: &[Vec<Cell>]) -> Result
     let cols = columns
         .iter()
         .zip(cells)
-        .map(|(info, values)| table_column(&info.name, info.fhir_type.as_deref(), info.collection, values))
+        .map(|(info, values)| {
+            table_column(
+                &info.name,
+                info.fhir_type.as_deref(),
+                info.collection,
+                values,
+            )
+        })
         .collect();
     Ok(Table::new(cols)?)
 }

@@ -53,7 +53,15 @@ pub(crate) struct Compiled {
     pub columns: Vec<ColumnInfo>,
 }
 
-const BUILTIN_EXTERNALS: &[&str] = &["rowIndex", "resource", "rootResource", "context", "ucum", "sct", "loinc"];
+const BUILTIN_EXTERNALS: &[&str] = &[
+    "rowIndex",
+    "resource",
+    "rootResource",
+    "context",
+    "ucum",
+    "sct",
+    "loinc",
+];
 
 /// Compiles a ViewDefinition from its JSON.
 pub(crate) fn compile(view: &Value) -> Result<Compiled> {
@@ -63,12 +71,25 @@ pub(crate) fn compile(view: &Value) -> Result<Compiled> {
     if let Some(rt) = obj.get("resourceType").and_then(Value::as_str)
         && rt != "ViewDefinition"
     {
-        return Err(FhirError::view("resourceType", format!("expected ViewDefinition, found {rt}")));
+        return Err(FhirError::view(
+            "resourceType",
+            format!("expected ViewDefinition, found {rt}"),
+        ));
     }
     let resource = match obj.get("resource") {
         Some(Value::String(r)) if !r.is_empty() => r.clone(),
-        Some(_) => return Err(FhirError::view("resource", "must be a resource type name such as \"Patient\"")),
-        None => return Err(FhirError::view("resource", "missing; name the FHIR resource type the view reads")),
+        Some(_) => {
+            return Err(FhirError::view(
+                "resource",
+                "must be a resource type name such as \"Patient\"",
+            ));
+        }
+        None => {
+            return Err(FhirError::view(
+                "resource",
+                "missing; name the FHIR resource type the view reads",
+            ));
+        }
     };
     let name = match obj.get("name") {
         None => None,
@@ -83,7 +104,12 @@ pub(crate) fn compile(view: &Value) -> Result<Compiled> {
             .enumerate()
             .map(|(i, s)| select(s, &format!("select[{i}]")))
             .collect::<Result<Vec<_>>>()?,
-        _ => return Err(FhirError::view("select", "missing or empty; list at least one select with columns")),
+        _ => {
+            return Err(FhirError::view(
+                "select",
+                "missing or empty; list at least one select with columns",
+            ));
+        }
     };
     let width = selects.iter().map(|s| s.width).sum();
     let root = Select {
@@ -110,8 +136,13 @@ pub(crate) fn compile(view: &Value) -> Result<Compiled> {
 
 fn path(value: Option<&Value>, location: &str) -> Result<FhirPath> {
     match value {
-        Some(Value::String(p)) => FhirPath::compile(p).map_err(|e| FhirError::view(location, e.to_string())),
-        Some(_) => Err(FhirError::view(location, "must be a FHIRPath expression in a string")),
+        Some(Value::String(p)) => {
+            FhirPath::compile(p).map_err(|e| FhirError::view(location, e.to_string()))
+        }
+        Some(_) => Err(FhirError::view(
+            location,
+            "must be a FHIRPath expression in a string",
+        )),
         None => Err(FhirError::view(location, "missing FHIRPath expression")),
     }
 }
@@ -137,7 +168,10 @@ fn constants(obj: &Map<String, Value>) -> Result<HashMap<String, Item<'static>>>
             .filter(|(k, _)| k.starts_with("value"))
             .collect();
         let [(key, value)] = values.as_slice() else {
-            return Err(FhirError::view(&loc, "needs exactly one value[x], e.g. \"valueString\""));
+            return Err(FhirError::view(
+                &loc,
+                "needs exactly one value[x], e.g. \"valueString\"",
+            ));
         };
         out.insert(name.to_string(), constant_value(key, value, &loc)?);
     }
@@ -149,19 +183,27 @@ fn constant_value(key: &str, value: &Value, loc: &str) -> Result<Item<'static>> 
     let bad = || FhirError::view(loc, format!("`{key}` has a value of the wrong JSON type"));
     let text = || value.as_str().map(str::to_string).ok_or_else(bad);
     let temporal = |parsed: Option<Temporal>| -> Result<Item<'static>> {
-        parsed.map(Item::Temporal).ok_or_else(|| FhirError::view(loc, format!("`{key}` is not a valid {ty}")))
+        parsed
+            .map(Item::Temporal)
+            .ok_or_else(|| FhirError::view(loc, format!("`{key}` is not a valid {ty}")))
     };
     Ok(match ty {
         "Boolean" => Item::Boolean(value.as_bool().ok_or_else(bad)?),
-        "Integer" | "PositiveInt" | "UnsignedInt" | "Integer64" => Item::Integer(value.as_i64().ok_or_else(bad)?),
+        "Integer" | "PositiveInt" | "UnsignedInt" | "Integer64" => {
+            Item::Integer(value.as_i64().ok_or_else(bad)?)
+        }
         "Decimal" => Item::Decimal(value.as_f64().ok_or_else(bad)?),
         "Date" => temporal(Temporal::parse_date(&text()?))?,
         "DateTime" | "Instant" => temporal(Temporal::parse_datetime(&text()?))?,
         "Time" => temporal(Temporal::parse_time(&text()?))?,
-        "String" | "Code" | "Id" | "Uri" | "Url" | "Canonical" | "Oid" | "Uuid" | "Base64Binary" | "Markdown" => {
-            Item::String(std::borrow::Cow::Owned(text()?))
+        "String" | "Code" | "Id" | "Uri" | "Url" | "Canonical" | "Oid" | "Uuid"
+        | "Base64Binary" | "Markdown" => Item::String(std::borrow::Cow::Owned(text()?)),
+        _ => {
+            return Err(FhirError::view(
+                loc,
+                format!("constants of type {ty} are not supported; use a primitive type"),
+            ));
         }
-        _ => return Err(FhirError::view(loc, format!("constants of type {ty} are not supported; use a primitive type"))),
     })
 }
 
@@ -169,7 +211,9 @@ fn wheres(obj: &Map<String, Value>) -> Result<Vec<FhirPath>> {
     let Some(list) = obj.get("where") else {
         return Ok(Vec::new());
     };
-    let list = list.as_array().ok_or_else(|| FhirError::view("where", "must be a list"))?;
+    let list = list
+        .as_array()
+        .ok_or_else(|| FhirError::view("where", "must be a list"))?;
     list.iter()
         .enumerate()
         .map(|(i, w)| path(w.get("path"), &format!("where[{i}].path")))
@@ -224,7 +268,10 @@ fn iterate(obj: &Map<String, Value>, loc: &str) -> Result<Iterate> {
         .collect();
     match given.as_slice() {
         [] => Ok(Iterate::Once),
-        ["forEach"] => Ok(Iterate::ForEach(path(obj.get("forEach"), &format!("{loc}.forEach"))?)),
+        ["forEach"] => Ok(Iterate::ForEach(path(
+            obj.get("forEach"),
+            &format!("{loc}.forEach"),
+        )?)),
         ["forEachOrNull"] => Ok(Iterate::ForEachOrNull(path(
             obj.get("forEachOrNull"),
             &format!("{loc}.forEachOrNull"),
@@ -234,7 +281,12 @@ fn iterate(obj: &Map<String, Value>, loc: &str) -> Result<Iterate> {
                 .get("repeat")
                 .and_then(Value::as_array)
                 .filter(|a| !a.is_empty())
-                .ok_or_else(|| FhirError::view(format!("{loc}.repeat"), "must be a non-empty list of FHIRPath expressions"))?;
+                .ok_or_else(|| {
+                    FhirError::view(
+                        format!("{loc}.repeat"),
+                        "must be a non-empty list of FHIRPath expressions",
+                    )
+                })?;
             let paths = items
                 .iter()
                 .enumerate()
@@ -242,7 +294,10 @@ fn iterate(obj: &Map<String, Value>, loc: &str) -> Result<Iterate> {
                 .collect::<Result<Vec<_>>>()?;
             Ok(Iterate::Repeat(paths))
         }
-        _ => Err(FhirError::view(loc, "use only one of forEach, forEachOrNull and repeat")),
+        _ => Err(FhirError::view(
+            loc,
+            "use only one of forEach, forEachOrNull and repeat",
+        )),
     }
 }
 
@@ -254,7 +309,10 @@ fn column(value: &Value, loc: &str) -> Result<ColumnDef> {
     let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
-        return Err(FhirError::view(loc, "column names must start with a letter and use only letters, digits and _"));
+        return Err(FhirError::view(
+            loc,
+            "column names must start with a letter and use only letters, digits and _",
+        ));
     }
     let collection = match value.get("collection") {
         None => false,
@@ -312,7 +370,10 @@ fn check_unique(columns: &[ColumnInfo]) -> Result<()> {
     let mut seen = HashSet::new();
     for c in columns {
         if !seen.insert(c.name.as_str()) {
-            return Err(FhirError::view("select", format!("column name `{}` is used twice", c.name)));
+            return Err(FhirError::view(
+                "select",
+                format!("column name `{}` is used twice", c.name),
+            ));
         }
     }
     Ok(())
@@ -326,7 +387,10 @@ fn check_externals(view: &Compiled) -> Result<()> {
             if !BUILTIN_EXTERNALS.contains(&name.as_str()) && !view.constants.contains_key(&name) {
                 return Err(FhirError::view(
                     "constant",
-                    format!("`{}` uses %{name}, which is not declared as a constant", p.source()),
+                    format!(
+                        "`{}` uses %{name}, which is not declared as a constant",
+                        p.source()
+                    ),
                 ));
             }
         }

@@ -61,14 +61,20 @@ pub struct ViewRows {
 
 impl std::fmt::Debug for ViewRows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ViewRows(<{} rows x {} columns>)", self.rows.len(), self.columns.len())
+        write!(
+            f,
+            "ViewRows(<{} rows x {} columns>)",
+            self.rows.len(),
+            self.columns.len()
+        )
     }
 }
 
 impl ViewRows {
     /// The rows as a table (numeric FHIR types become numeric columns).
     pub fn to_table(&self) -> Result<salus_table::Table> {
-        let mut cols: Vec<Vec<Cell>> = vec![Vec::with_capacity(self.rows.len()); self.columns.len()];
+        let mut cols: Vec<Vec<Cell>> =
+            vec![Vec::with_capacity(self.rows.len()); self.columns.len()];
         for row in &self.rows {
             for (c, cell) in cols.iter_mut().zip(row) {
                 c.push(cell.clone());
@@ -92,7 +98,10 @@ impl ViewDefinition {
     /// Loads a ViewDefinition from JSON bytes.
     pub fn from_slice(bytes: &[u8]) -> Result<ViewDefinition> {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            FhirError::view(format!("line {} column {}", e.line(), e.column()), format!("not valid JSON: {e}"))
+            FhirError::view(
+                format!("line {} column {}", e.line(), e.column()),
+                format!("not valid JSON: {e}"),
+            )
         })?;
         ViewDefinition::from_json(&value)
     }

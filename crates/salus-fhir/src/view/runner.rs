@@ -12,7 +12,11 @@ use crate::fhirpath::{Environment, FhirPath, Item, resource_item};
 const MAX_ROWS_PER_RESOURCE: usize = 1_000_000;
 
 /// Rows (each in the view's column order) that `resource` produces.
-pub(crate) fn resource_rows<'a>(view: &Compiled, resource: &'a serde_json::Value, env: &mut Environment<'a>) -> Result<Vec<Vec<Cell>>> {
+pub(crate) fn resource_rows<'a>(
+    view: &Compiled,
+    resource: &'a serde_json::Value,
+    env: &mut Environment<'a>,
+) -> Result<Vec<Vec<Cell>>> {
     let root = resource_item(resource);
     env.resource = Some(resource);
     env.row_index = 0;
@@ -44,9 +48,19 @@ fn where_holds<'a>(path: &FhirPath, root: &Item<'a>, env: &Environment<'a>) -> R
 }
 
 /// The foci of a select, each with its `%rowIndex`.
-fn foci<'a>(select: &Select, focus: &Item<'a>, env: &Environment<'a>) -> Result<Vec<(Item<'a>, i64)>> {
+fn foci<'a>(
+    select: &Select,
+    focus: &Item<'a>,
+    env: &Environment<'a>,
+) -> Result<Vec<(Item<'a>, i64)>> {
     let one = std::slice::from_ref(focus);
-    let numbered = |items: Vec<Item<'a>>| items.into_iter().enumerate().map(|(i, x)| (x, i as i64)).collect();
+    let numbered = |items: Vec<Item<'a>>| {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| (x, i as i64))
+            .collect()
+    };
     Ok(match &select.iterate {
         Iterate::Once => vec![(focus.clone(), env.row_index)],
         Iterate::ForEach(p) | Iterate::ForEachOrNull(p) => numbered(p.evaluate_on(one, env)?),
@@ -59,7 +73,13 @@ fn foci<'a>(select: &Select, focus: &Item<'a>, env: &Environment<'a>) -> Result<
 }
 
 /// Depth-first, pre-order traversal for `repeat`.
-fn repeat_into<'a>(paths: &[FhirPath], focus: &Item<'a>, env: &Environment<'a>, out: &mut Vec<Item<'a>>, depth: usize) -> Result<()> {
+fn repeat_into<'a>(
+    paths: &[FhirPath],
+    focus: &Item<'a>,
+    env: &Environment<'a>,
+    out: &mut Vec<Item<'a>>,
+    depth: usize,
+) -> Result<()> {
     if depth > 256 {
         return Err(FhirError::eval("repeat nests deeper than 256 levels"));
     }
@@ -72,7 +92,11 @@ fn repeat_into<'a>(paths: &[FhirPath], focus: &Item<'a>, env: &Environment<'a>, 
     Ok(())
 }
 
-fn select_rows<'a>(select: &Select, focus: &Item<'a>, env: &mut Environment<'a>) -> Result<Vec<Vec<Cell>>> {
+fn select_rows<'a>(
+    select: &Select,
+    focus: &Item<'a>,
+    env: &mut Environment<'a>,
+) -> Result<Vec<Vec<Cell>>> {
     let foci = foci(select, focus, env)?;
     if foci.is_empty() {
         return match select.iterate {
@@ -85,7 +109,11 @@ fn select_rows<'a>(select: &Select, focus: &Item<'a>, env: &mut Environment<'a>)
     for (item, index) in foci {
         env.row_index = index;
         let mut parts: Vec<Vec<Vec<Cell>>> = Vec::with_capacity(2 + select.selects.len());
-        parts.push(vec![column_cells(select, std::slice::from_ref(&item), env)?]);
+        parts.push(vec![column_cells(
+            select,
+            std::slice::from_ref(&item),
+            env,
+        )?]);
         for s in &select.selects {
             parts.push(select_rows(s, &item, env)?);
         }
@@ -115,7 +143,11 @@ fn null_row<'a>(select: &Select, env: &mut Environment<'a>) -> Result<Vec<Cell>>
     row
 }
 
-fn column_cells<'a>(select: &Select, focus: &[Item<'a>], env: &Environment<'a>) -> Result<Vec<Cell>> {
+fn column_cells<'a>(
+    select: &Select,
+    focus: &[Item<'a>],
+    env: &Environment<'a>,
+) -> Result<Vec<Cell>> {
     let mut cells = Vec::with_capacity(select.columns.len());
     for c in &select.columns {
         let out = c.path.evaluate_on(focus, env)?;
@@ -143,12 +175,18 @@ fn column_cells<'a>(select: &Select, focus: &[Item<'a>], env: &Environment<'a>) 
 
 /// Appends every combination of one row from each part (concatenated in order).
 fn cross_product(parts: &[Vec<Vec<Cell>>], out: &mut Vec<Vec<Cell>>) -> Result<()> {
-    let total: usize = parts.iter().map(Vec::len).try_fold(1usize, usize::checked_mul).unwrap_or(usize::MAX);
+    let total: usize = parts
+        .iter()
+        .map(Vec::len)
+        .try_fold(1usize, usize::checked_mul)
+        .unwrap_or(usize::MAX);
     if total == 0 {
         return Ok(());
     }
     if total.saturating_add(out.len()) > MAX_ROWS_PER_RESOURCE {
-        return Err(FhirError::eval("a resource produced more than a million rows in one view"));
+        return Err(FhirError::eval(
+            "a resource produced more than a million rows in one view",
+        ));
     }
     let mut combos: Vec<Vec<Cell>> = vec![Vec::new()];
     for part in parts {

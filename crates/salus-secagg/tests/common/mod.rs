@@ -23,7 +23,13 @@ pub fn identities(n: usize) -> Vec<SigningKey> {
 }
 
 /// A configuration for nodes 1..=n with the given keys.
-pub fn config(keys: &[SigningKey], threshold: usize, graph: Graph, dimension: usize, round: &[u8]) -> RoundConfig {
+pub fn config(
+    keys: &[SigningKey],
+    threshold: usize,
+    graph: Graph,
+    dimension: usize,
+    round: &[u8],
+) -> RoundConfig {
     RoundConfig {
         round_id: RoundId::derive("test-study", round),
         participants: keys
@@ -42,7 +48,9 @@ pub fn config(keys: &[SigningKey], threshold: usize, graph: Graph, dimension: us
 /// Random inputs (full 64-bit ring elements) for n nodes.
 pub fn random_inputs(n: usize, dimension: usize, seed: u64) -> Vec<Vec<u64>> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    (0..n).map(|_| (0..dimension).map(|_| rng.next_u64()).collect()).collect()
+    (0..n)
+        .map(|_| (0..dimension).map(|_| rng.next_u64()).collect())
+        .collect()
 }
 
 /// Runs the simulation.
@@ -60,7 +68,10 @@ pub fn run(
         .enumerate()
         .map(|(i, (k, x))| (NodeId(i as u32 + 1), k.clone(), x.clone()))
         .collect();
-    let options = SimulationOptions { dropouts, through_json: false };
+    let options = SimulationOptions {
+        dropouts,
+        through_json: false,
+    };
     simulation::simulate(context, nodes, [seed; 32], &options, &NoStopwatch)
 }
 

@@ -62,7 +62,11 @@ impl BaselineHazard {
     /// The cumulative hazard at time `t` (a right-continuous step function).
     pub fn cumulative_hazard_at(&self, t: f64) -> f64 {
         let k = self.times.partition_point(|&s| s <= t);
-        if k == 0 { 0.0 } else { self.cumulative_hazard[k - 1] }
+        if k == 0 {
+            0.0
+        } else {
+            self.cumulative_hazard[k - 1]
+        }
     }
 
     /// Survival at time `t` for covariates `x` under coefficients `beta`.
@@ -79,7 +83,11 @@ impl BaselineHazard {
 
 /// The Breslow baseline cumulative hazard of each stratum at `beta`, referred to
 /// covariate values `reference` (e.g. [`CoxData::column_means`]).
-pub fn baseline_hazard(data: &CoxData, beta: &[f64], reference: &[f64]) -> Result<Vec<BaselineHazard>> {
+pub fn baseline_hazard(
+    data: &CoxData,
+    beta: &[f64],
+    reference: &[f64],
+) -> Result<Vec<BaselineHazard>> {
     check_beta(data, beta)?;
     let p = data.ncols();
     let mut sweep = Sweep::new(data, beta);
@@ -93,11 +101,16 @@ pub fn baseline_hazard(data: &CoxData, beta: &[f64], reference: &[f64]) -> Resul
             .map(|j| (center[stratum * p + j] - reference[j]) * sweep.beta()[j])
             .sum();
         let (mut times, mut counts, mut hazard) = (Vec::new(), Vec::new(), Vec::new());
-        sweep.run(stratum as u32, &mut risk, &mut events, |t, risk, events, log_scale| {
-            times.push(t);
-            counts.push(events.d);
-            hazard.push(events.d / (risk.s0 * (log_scale + shift).exp()));
-        });
+        sweep.run(
+            stratum as u32,
+            &mut risk,
+            &mut events,
+            |t, risk, events, log_scale| {
+                times.push(t);
+                counts.push(events.d);
+                hazard.push(events.d / (risk.s0 * (log_scale + shift).exp()));
+            },
+        );
         times.reverse();
         counts.reverse();
         hazard.reverse();

@@ -78,7 +78,12 @@ impl CoxData {
 
     /// Right-censored data from a design matrix.
     pub fn from_design(design: &Design, stop: Vec<f64>, event: Vec<bool>) -> Result<Self> {
-        Self::new(design.names().to_vec(), design.matrix().to_vec(), stop, event)
+        Self::new(
+            design.names().to_vec(),
+            design.matrix().to_vec(),
+            stop,
+            event,
+        )
     }
 
     /// Adds start times: each row becomes the interval `(start, stop]`.
@@ -234,7 +239,11 @@ impl CoxData {
         let by_start = match &self.start {
             Some(start) => {
                 let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by(|&a, &b| strata[a].cmp(&strata[b]).then(start[b].total_cmp(&start[a])));
+                order.sort_by(|&a, &b| {
+                    strata[a]
+                        .cmp(&strata[b])
+                        .then(start[b].total_cmp(&start[a]))
+                });
                 order
             }
             None => Vec::new(),

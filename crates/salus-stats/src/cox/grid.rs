@@ -41,7 +41,7 @@ pub struct GridRounding {
 
 /// Values per (stratum, grid point) block for `p` covariates.
 pub fn grid_block_len(p: usize) -> usize {
-    3 + 3 * p + 2 * packed_len(p)
+    4 + 3 * p + 2 * packed_len(p)
 }
 
 /// Length of a site's grid sums vector.
@@ -51,7 +51,11 @@ pub fn grid_sums_len(grid: &TimeGrid, p: usize, n_strata: usize) -> usize {
 
 /// One row on the grid: entry index (if any), exit index, event kept.
 enum Rounded {
-    Kept { entry: Option<usize>, exit: usize, event: bool },
+    Kept {
+        entry: Option<usize>,
+        exit: usize,
+        event: bool,
+    },
     Dropped,
 }
 
@@ -72,11 +76,19 @@ fn round_row(data: &CoxData, grid: &TimeGrid, i: usize) -> (Rounded, bool) {
 /// reproduces exactly.
 pub fn round_to_grid(data: &CoxData, grid: &TimeGrid) -> (CoxData, GridRounding) {
     let mut report = GridRounding::default();
-    let (mut keep, mut start, mut stop, mut event) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut keep, mut start, mut stop, mut event) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..data.nrows() {
         match round_row(data, grid, i) {
             (Rounded::Dropped, _) => report.dropped_empty += 1,
-            (Rounded::Kept { entry, exit, event: e }, censored) => {
+            (
+                Rounded::Kept {
+                    entry,
+                    exit,
+                    event: e,
+                },
+                censored,
+            ) => {
                 report.censored_at_end += usize::from(censored);
                 keep.push(i);
                 start.push(entry.map_or(f64::NEG_INFINITY, |a| grid.points()[a]));
@@ -149,7 +161,12 @@ pub fn grid_terms(summed: &[f64], grid: &TimeGrid, p: usize, ties: Ties) -> Resu
 
 /// Breslow baseline hazard per stratum from summed grid sums evaluated at the fitted
 /// coefficients; it refers to the data's public reference point `reference`.
-pub fn grid_baseline(summed: &[f64], grid: &TimeGrid, p: usize, reference: &[f64]) -> Result<Vec<BaselineHazard>> {
+pub fn grid_baseline(
+    summed: &[f64],
+    grid: &TimeGrid,
+    p: usize,
+    reference: &[f64],
+) -> Result<Vec<BaselineHazard>> {
     let layout = Layout::new(p);
     let blocks: Vec<&[f64]> = check_sums(summed, grid, p)?.collect();
     let mut out = Vec::new();
@@ -162,14 +179,24 @@ pub fn grid_baseline(summed: &[f64], grid: &TimeGrid, p: usize, reference: &[f64
                 hazard.push(block[0] / block[layout.risk0]);
             }
         }
-        out.push(BaselineHazard::from_increments(stratum, times, counts, hazard, reference.to_vec()));
+        out.push(BaselineHazard::from_increments(
+            stratum,
+            times,
+            counts,
+            hazard,
+            reference.to_vec(),
+        ));
     }
     Ok(out)
 }
 
-fn check_sums<'a>(summed: &'a [f64], grid: &TimeGrid, p: usize) -> Result<std::slice::ChunksExact<'a, f64>> {
+fn check_sums<'a>(
+    summed: &'a [f64],
+    grid: &TimeGrid,
+    p: usize,
+) -> Result<std::slice::ChunksExact<'a, f64>> {
     let per_stratum = grid.len() * grid_block_len(p);
-    if summed.is_empty() || summed.len() % per_stratum != 0 {
+    if summed.is_empty() || !summed.len().is_multiple_of(per_stratum) {
         return Err(StatsError::BadSums(format!(
             "grid sums must hold a multiple of {per_stratum} values ({} grid points x {} per point for {p} covariates), got {}",
             grid.len(),
@@ -230,13 +257,16 @@ impl Layout {
     fn read_weighted(&self, block: &[f64], at: usize, out: &mut WeightedSums) {
         out.s0 = block[at];
         out.s1.copy_from_slice(&block[at + 1..at + 1 + self.p]);
-        out.s2.copy_from_slice(&block[at + 1 + self.p..at + 1 + self.p + self.q]);
+        out.s2
+            .copy_from_slice(&block[at + 1 + self.p..at + 1 + self.p + self.q]);
     }
 
     fn read(&self, block: &[f64], risk: &mut WeightedSums, events: &mut TiedEvents) {
         events.d = block[0];
         events.eta = block[1];
-        events.x.copy_from_slice(&block[self.event_x..self.event_x + self.p]);
+        events
+            .x
+            .copy_from_slice(&block[self.event_x..self.event_x + self.p]);
         self.read_weighted(block, self.event0, &mut events.weighted);
         self.read_weighted(block, self.risk0, risk);
     }

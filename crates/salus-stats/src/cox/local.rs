@@ -103,7 +103,13 @@ impl TermsAccumulator {
     /// Adds the contribution of `events` tied at one time with risk set `risk`;
     /// `log_scale` is added to every log denominator (the weights were divided by
     /// `exp(log_scale)`).
-    pub(crate) fn add_time(&mut self, risk: &WeightedSums, events: &TiedEvents, ties: Ties, log_scale: f64) {
+    pub(crate) fn add_time(
+        &mut self,
+        risk: &WeightedSums,
+        events: &TiedEvents,
+        ties: Ties,
+        log_scale: f64,
+    ) {
         let d = events.d;
         if d <= 0.0 {
             return;
@@ -192,9 +198,14 @@ pub fn local_terms(data: &CoxData, beta: &[f64], ties: Ties) -> Result<NewtonTer
     let mut risk = WeightedSums::new(p);
     let mut events = TiedEvents::new(p);
     for stratum in 0..data.n_strata() {
-        sweep.run(stratum as u32, &mut risk, &mut events, |_, risk, events, log_scale| {
-            acc.add_time(risk, events, ties, log_scale);
-        });
+        sweep.run(
+            stratum as u32,
+            &mut risk,
+            &mut events,
+            |_, risk, events, log_scale| {
+                acc.add_time(risk, events, ties, log_scale);
+            },
+        );
     }
     Ok(acc.finish(p))
 }
@@ -264,7 +275,10 @@ impl<'a> Sweep<'a> {
             &prepared.by_start[self.start_bounds[s]..self.start_bounds[s + 1]]
         };
         // Scale weights by the largest linear predictor: exp never overflows.
-        let log_scale = rows.iter().map(|&i| self.eta[i]).fold(f64::NEG_INFINITY, f64::max);
+        let log_scale = rows
+            .iter()
+            .map(|&i| self.eta[i])
+            .fold(f64::NEG_INFINITY, f64::max);
         let (stop, event, start) = (self.data.stop(), self.data.event(), self.data.start());
         risk.clear();
         let (mut i, mut k) = (0, 0);
@@ -273,7 +287,11 @@ impl<'a> Sweep<'a> {
             if let Some(start) = start {
                 while k < leaving.len() && start[leaving[k]] >= t {
                     let r = leaving[k];
-                    risk.update((self.eta[r] - log_scale).exp(), &self.xc[r * p..(r + 1) * p], -1.0);
+                    risk.update(
+                        (self.eta[r] - log_scale).exp(),
+                        &self.xc[r * p..(r + 1) * p],
+                        -1.0,
+                    );
                     k += 1;
                 }
             }

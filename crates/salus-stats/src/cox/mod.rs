@@ -26,7 +26,9 @@ pub use local::local_terms;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StatsError};
-use crate::newton::{FailureReason, FitFailure, FitSummary, NewtonDriver, NewtonOptions, run_local};
+use crate::newton::{
+    FailureReason, FitFailure, FitSummary, NewtonDriver, NewtonOptions, run_local,
+};
 use crate::summary::{CoxCoefficient, LrTest, cox_coefficient_table};
 
 /// How tied event times enter the partial likelihood.
@@ -110,7 +112,13 @@ pub fn fit(data: &CoxData, options: &CoxOptions) -> Result<CoxFit> {
 }
 
 /// The result of a converged fit (local or federated) as a [`CoxFit`].
-pub fn summarize(names: &[String], summary: &FitSummary, n: usize, events: usize, ties: Ties) -> CoxFit {
+pub fn summarize(
+    names: &[String],
+    summary: &FitSummary,
+    n: usize,
+    events: usize,
+    ties: Ties,
+) -> CoxFit {
     CoxFit {
         n,
         events,

@@ -66,20 +66,38 @@ pub struct Bias {
 }
 
 /// Computes the bias section for `protected`, given the utility predictions.
-pub(crate) fn bias(data: &Discretised, protected: &str, outcome: &str, predictions: &Predictions) -> Result<Bias> {
+pub(crate) fn bias(
+    data: &Discretised,
+    protected: &str,
+    outcome: &str,
+    predictions: &Predictions,
+) -> Result<Bias> {
     let p = data
         .columns
         .iter()
         .position(|c| c.name == protected)
-        .ok_or_else(|| SynthError::Evaluation(format!("--protected `{protected}` is not a column of both tables")))?;
-    let t = data.columns.iter().position(|c| c.name == outcome).unwrap_or(0);
+        .ok_or_else(|| {
+            SynthError::Evaluation(format!(
+                "--protected `{protected}` is not a column of both tables"
+            ))
+        })?;
+    let t = data
+        .columns
+        .iter()
+        .position(|c| c.name == outcome)
+        .unwrap_or(0);
     let column = &data.columns[p];
     let positive = &predictions.is_positive;
     let missing_target = (data.columns[t].cardinality() - 1) as u32;
     let rate = |codes: &[Vec<u32>], group: u32| -> (usize, Option<f64>) {
-        let rows: Vec<usize> = (0..codes[p].len()).filter(|&r| codes[p][r] == group && codes[t][r] != missing_target).collect();
+        let rows: Vec<usize> = (0..codes[p].len())
+            .filter(|&r| codes[p][r] == group && codes[t][r] != missing_target)
+            .collect();
         let hits = rows.iter().filter(|&&r| positive(codes[t][r])).count();
-        (rows.len(), (!rows.is_empty()).then(|| hits as f64 / rows.len() as f64))
+        (
+            rows.len(),
+            (!rows.is_empty()).then(|| hits as f64 / rows.len() as f64),
+        )
     };
     let test = &predictions.test_codes;
     let mut groups = Vec::new();
@@ -87,12 +105,16 @@ pub(crate) fn bias(data: &Discretised, protected: &str, outcome: &str, predictio
     for group in 0..column.cardinality() as u32 {
         let (real_rows, real_outcome_rate) = rate(&data.real, group);
         let (synthetic_rows, synthetic_outcome_rate) = rate(&data.synthetic, group);
-        let members: Vec<usize> = (0..test[p].len()).filter(|&r| test[p][r] == group).collect();
+        let members: Vec<usize> = (0..test[p].len())
+            .filter(|&r| test[p][r] == group)
+            .collect();
         if real_rows == 0 && synthetic_rows == 0 && members.is_empty() {
             continue;
         }
         let selection = |probs: &[f64]| -> Option<f64> {
-            (!members.is_empty()).then(|| members.iter().filter(|&&r| probs[r] >= 0.5).count() as f64 / members.len() as f64)
+            (!members.is_empty()).then(|| {
+                members.iter().filter(|&&r| probs[r] >= 0.5).count() as f64 / members.len() as f64
+            })
         };
         groups.push(GroupRates {
             group: column.labels[group as usize].clone(),
@@ -106,12 +128,21 @@ pub(crate) fn bias(data: &Discretised, protected: &str, outcome: &str, predictio
         });
         classifier_rows.push((members, groups.len() - 1));
     }
-    let eligible: Vec<&Vec<usize>> = classifier_rows.iter().filter(|(m, _)| m.len() >= MIN_GROUP).map(|(m, _)| m).collect();
+    let eligible: Vec<&Vec<usize>> = classifier_rows
+        .iter()
+        .filter(|(m, _)| m.len() >= MIN_GROUP)
+        .map(|(m, _)| m)
+        .collect();
     let labels = &predictions.test_labels;
     let odds = |probs: &[f64]| equalized_odds(&eligible, probs, labels);
     let parity = |probs: &[f64]| range(eligible.iter().map(|m| share(m, |r| probs[r] >= 0.5)));
     let outcome_range = |pick: fn(&GroupRates) -> Option<f64>| {
-        range(groups.iter().filter(|g| g.real_rows >= MIN_GROUP && g.synthetic_rows >= MIN_GROUP).filter_map(pick))
+        range(
+            groups
+                .iter()
+                .filter(|g| g.real_rows >= MIN_GROUP && g.synthetic_rows >= MIN_GROUP)
+                .filter_map(pick),
+        )
     };
     Ok(Bias {
         protected: protected.to_string(),
@@ -150,7 +181,11 @@ fn range(values: impl Iterator<Item = f64>) -> Option<f64> {
 /// for that rate).
 fn equalized_odds(groups: &[&Vec<usize>], probs: &[f64], labels: &[bool]) -> Option<f64> {
     let rate_given = |members: &Vec<usize>, label: bool| -> Option<f64> {
-        let rows: Vec<usize> = members.iter().copied().filter(|&r| labels[r] == label).collect();
+        let rows: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&r| labels[r] == label)
+            .collect();
         (!rows.is_empty()).then(|| share(&rows, |r| probs[r] >= 0.5))
     };
     let tpr = range(groups.iter().filter_map(|m| rate_given(m, true)));

@@ -51,28 +51,48 @@ impl EvalColumn {
 
     fn fit(column: &Column, max_exact_values: usize, bins: usize) -> Self {
         let name = column.name().to_string();
-        let numeric_values: Option<Vec<f64>> = column.as_numeric().map(|v| v.iter().flatten().copied().collect());
-        let mut distinct: Vec<String> = (0..column.len()).filter_map(|r| column.display(r).map(|s| s.into_owned())).collect();
+        let numeric_values: Option<Vec<f64>> = column
+            .as_numeric()
+            .map(|v| v.iter().flatten().copied().collect());
+        let mut distinct: Vec<String> = (0..column.len())
+            .filter_map(|r| column.display(r).map(|s| s.into_owned()))
+            .collect();
         distinct.sort();
         distinct.dedup();
         let (scheme, mut labels) = match numeric_values {
             Some(mut values) if distinct.len() > max_exact_values => {
                 values.sort_by(f64::total_cmp);
                 let edges = quantile_edges(&values, bins);
-                let labels = edges.windows(2).map(|w| format!("[{}, {})", short(w[0]), short(w[1]))).collect();
+                let labels = edges
+                    .windows(2)
+                    .map(|w| format!("[{}, {})", short(w[0]), short(w[1])))
+                    .collect();
                 (Scheme::Bins(edges), labels)
             }
             _ => {
                 if column.as_numeric().is_some() {
-                    distinct.sort_by(|a, b| a.parse::<f64>().unwrap_or(0.0).total_cmp(&b.parse::<f64>().unwrap_or(0.0)));
+                    distinct.sort_by(|a, b| {
+                        a.parse::<f64>()
+                            .unwrap_or(0.0)
+                            .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+                    });
                 }
-                let map = distinct.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
+                let map = distinct
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.clone(), i as u32))
+                    .collect();
                 (Scheme::Labels(map), distinct)
             }
         };
         labels.push("(unseen)".to_string());
         labels.push("(missing)".to_string());
-        EvalColumn { name, scheme, numeric: column.as_numeric().is_some(), labels }
+        EvalColumn {
+            name,
+            scheme,
+            numeric: column.as_numeric().is_some(),
+            labels,
+        }
     }
 
     /// Codes of `column` (any table).
@@ -83,13 +103,17 @@ impl EvalColumn {
                     return self.missing();
                 }
                 match &self.scheme {
-                    Scheme::Labels(map) => {
-                        column.display(row).and_then(|t| map.get(t.as_ref()).copied()).unwrap_or(self.unseen())
-                    }
+                    Scheme::Labels(map) => column
+                        .display(row)
+                        .and_then(|t| map.get(t.as_ref()).copied())
+                        .unwrap_or(self.unseen()),
                     Scheme::Bins(edges) => match column.number(row) {
                         Some(x) => {
                             let bins = edges.len() - 1;
-                            (edges.partition_point(|&e| e <= x).saturating_sub(1).min(bins - 1)) as u32
+                            (edges
+                                .partition_point(|&e| e <= x)
+                                .saturating_sub(1)
+                                .min(bins - 1)) as u32
                         }
                         None => self.unseen(),
                     },
@@ -138,7 +162,9 @@ pub(crate) fn discretise(
     bins: usize,
 ) -> Result<Discretised> {
     if real.nrows() == 0 || synthetic.nrows() == 0 {
-        return Err(SynthError::Evaluation("the real and the synthetic table both need rows".to_string()));
+        return Err(SynthError::Evaluation(
+            "the real and the synthetic table both need rows".to_string(),
+        ));
     }
     let mut columns = Vec::new();
     let mut missing_in_synthetic = Vec::new();
@@ -148,15 +174,23 @@ pub(crate) fn discretise(
             continue;
         }
         if holdout.is_some_and(|h| !h.has_column(column.name())) {
-            return Err(SynthError::Evaluation(format!("the holdout lacks column `{}`", column.name())));
+            return Err(SynthError::Evaluation(format!(
+                "the holdout lacks column `{}`",
+                column.name()
+            )));
         }
         columns.push(EvalColumn::fit(column, max_exact_values, bins));
     }
     if columns.is_empty() {
-        return Err(SynthError::Evaluation("the real and synthetic tables share no column".to_string()));
+        return Err(SynthError::Evaluation(
+            "the real and synthetic tables share no column".to_string(),
+        ));
     }
     let encode = |table: &Table| -> Result<Vec<Vec<u32>>> {
-        columns.iter().map(|c| Ok(c.encode(table.column(&c.name)?))).collect()
+        columns
+            .iter()
+            .map(|c| Ok(c.encode(table.column(&c.name)?)))
+            .collect()
     };
     Ok(Discretised {
         real: encode(real)?,

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rand::Rng;
-use rand::seq::SliceRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use salus_table::Table;
 use serde::{Deserialize, Serialize};
 
@@ -77,8 +77,12 @@ pub(crate) fn fidelity<R: Rng + ?Sized>(
     let n = data.columns.len();
     let cards: Vec<usize> = data.columns.iter().map(|c| c.cardinality()).collect();
     let tvd_of = |subset: &[usize]| tvd(&data.real, &data.synthetic, &cards, subset);
-    let columns: Vec<ColumnFidelity> =
-        (0..n).map(|c| ColumnFidelity { column: data.columns[c].name.clone(), tvd: tvd_of(&[c]) }).collect();
+    let columns: Vec<ColumnFidelity> = (0..n)
+        .map(|c| ColumnFidelity {
+            column: data.columns[c].name.clone(),
+            tvd: tvd_of(&[c]),
+        })
+        .collect();
     let pairs: Vec<PairFidelity> = combinations(n, 2)
         .iter()
         .map(|pair| {
@@ -91,19 +95,36 @@ pub(crate) fn fidelity<R: Rng + ?Sized>(
                     Some(1.0 - (r - s).abs() / 2.0)
                 })
                 .flatten();
-            PairFidelity { columns: [a.name.clone(), b.name.clone()], tvd: t, contingency_similarity: 1.0 - t, correlation_similarity }
+            PairFidelity {
+                columns: [a.name.clone(), b.name.clone()],
+                tvd: t,
+                contingency_similarity: 1.0 - t,
+                correlation_similarity,
+            }
         })
         .collect();
     let (tvd_2way, sampled_2) = mean_over_subsets(n, 2, max_subsets, rng, |s| tvd_of(s));
     let (tvd_3way, sampled_3) = mean_over_subsets(n, 3, max_subsets, rng, |s| tvd_of(s));
-    let correlations: Vec<f64> = pairs.iter().filter_map(|p| p.correlation_similarity).collect();
+    let correlations: Vec<f64> = pairs
+        .iter()
+        .filter_map(|p| p.correlation_similarity)
+        .collect();
     Fidelity {
         tvd_1way: mean(&columns.iter().map(|c| c.tvd).collect::<Vec<_>>()).unwrap_or(0.0),
         tvd_2way: tvd_2way.map(|(m, _)| m),
         tvd_3way: tvd_3way.map(|(m, _)| m),
-        subsets_evaluated: [n, tvd_2way.map_or(0, |(_, c)| c), tvd_3way.map_or(0, |(_, c)| c)],
+        subsets_evaluated: [
+            n,
+            tvd_2way.map_or(0, |(_, c)| c),
+            tvd_3way.map_or(0, |(_, c)| c),
+        ],
         subsets_sampled: sampled_2 || sampled_3,
-        contingency_similarity: mean(&pairs.iter().map(|p| p.contingency_similarity).collect::<Vec<_>>()),
+        contingency_similarity: mean(
+            &pairs
+                .iter()
+                .map(|p| p.contingency_similarity)
+                .collect::<Vec<_>>(),
+        ),
         correlation_similarity: mean(&correlations),
         detection_auc: detection_auc(data, detection_rows, rng),
         columns,
@@ -150,13 +171,21 @@ fn binomial(n: usize, k: usize) -> u128 {
 }
 
 /// TVD between the empirical joint distributions of `subset` in two coded tables.
-pub(crate) fn tvd(real: &[Vec<u32>], synthetic: &[Vec<u32>], cards: &[usize], subset: &[usize]) -> f64 {
+pub(crate) fn tvd(
+    real: &[Vec<u32>],
+    synthetic: &[Vec<u32>],
+    cards: &[usize],
+    subset: &[usize],
+) -> f64 {
     let (nr, ns) = (real[subset[0]].len(), synthetic[subset[0]].len());
     if nr == 0 || ns == 0 {
         return 1.0;
     }
     let key = |codes: &[Vec<u32>], row: usize| -> u64 {
-        subset.iter().fold(0u64, |acc, &c| acc.wrapping_mul(cards[c] as u64).wrapping_add(u64::from(codes[c][row])))
+        subset.iter().fold(0u64, |acc, &c| {
+            acc.wrapping_mul(cards[c] as u64)
+                .wrapping_add(u64::from(codes[c][row]))
+        })
     };
     let mut cells: HashMap<u64, (f64, f64)> = HashMap::new();
     for row in 0..nr {
@@ -171,12 +200,17 @@ pub(crate) fn tvd(real: &[Vec<u32>], synthetic: &[Vec<u32>], cards: &[usize], su
 /// Pearson correlation of two numeric columns over rows where both are present.
 fn pearson(table: &Table, a: &str, b: &str) -> Option<f64> {
     let (x, y) = (table.column(a).ok()?, table.column(b).ok()?);
-    let pairs: Vec<(f64, f64)> = (0..table.nrows()).filter_map(|r| Some((x.number(r)?, y.number(r)?))).collect();
+    let pairs: Vec<(f64, f64)> = (0..table.nrows())
+        .filter_map(|r| Some((x.number(r)?, y.number(r)?)))
+        .collect();
     let n = pairs.len() as f64;
     if n < 2.0 {
         return None;
     }
-    let (mx, my) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mx, my) = (
+        pairs.iter().map(|p| p.0).sum::<f64>() / n,
+        pairs.iter().map(|p| p.1).sum::<f64>() / n,
+    );
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
     for (u, v) in &pairs {
         sxy += (u - mx) * (v - my);
@@ -187,8 +221,14 @@ fn pearson(table: &Table, a: &str, b: &str) -> Option<f64> {
 }
 
 /// Held-out AUC of logistic regression separating real (true) from synthetic rows.
-fn detection_auc<R: Rng + ?Sized>(data: &Discretised, rows_per_side: usize, rng: &mut R) -> Option<f64> {
-    let per_side = rows_per_side.min(data.real[0].len()).min(data.synthetic[0].len());
+fn detection_auc<R: Rng + ?Sized>(
+    data: &Discretised,
+    rows_per_side: usize,
+    rng: &mut R,
+) -> Option<f64> {
+    let per_side = rows_per_side
+        .min(data.real[0].len())
+        .min(data.synthetic[0].len());
     if per_side < 10 {
         return None;
     }
@@ -199,7 +239,9 @@ fn detection_auc<R: Rng + ?Sized>(data: &Discretised, rows_per_side: usize, rng:
         let mut rows: Vec<usize> = (0..codes[0].len()).collect();
         rows.shuffle(rng);
         rows.truncate(per_side);
-        rows.into_iter().map(|r| (design.row(codes, &columns, r), label)).collect()
+        rows.into_iter()
+            .map(|r| (design.row(codes, &columns, r), label))
+            .collect()
     };
     let mut all = sample(&data.real, true);
     all.extend(sample(&data.synthetic, false));

@@ -31,7 +31,10 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 .note{color:#666;font-size:.9em}footer{margin-top:2em;color:#666;font-size:.85em}svg text{font-size:11px}</style></head><body>";
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn number(x: Option<f64>) -> String {
@@ -39,7 +42,13 @@ fn number(x: Option<f64>) -> String {
 }
 
 fn card(page: &mut String, title: &str, value: Option<f64>, hint: &str) {
-    let _ = write!(page, "<div class=\"card\">{}<b>{}</b><span class=\"note\">{}</span></div>", escape(title), number(value), escape(hint));
+    let _ = write!(
+        page,
+        "<div class=\"card\">{}<b>{}</b><span class=\"note\">{}</span></div>",
+        escape(title),
+        number(value),
+        escape(hint)
+    );
 }
 
 fn summary(page: &mut String, e: &Evaluation) {
@@ -48,17 +57,36 @@ fn summary(page: &mut String, e: &Evaluation) {
     card(page, "TVD 1-way", Some(f.tvd_1way), "0 = identical");
     card(page, "TVD 2-way", f.tvd_2way, "0 = identical");
     card(page, "TVD 3-way", f.tvd_3way, "0 = identical");
-    card(page, "Detection AUC", f.detection_auc, "0.5 = indistinguishable");
+    card(
+        page,
+        "Detection AUC",
+        f.detection_auc,
+        "0.5 = indistinguishable",
+    );
     if let Some(u) = e.utility.computed() {
-        card(page, "AUC trained on synthetic", u.trained_on_synthetic.auc, "tested on real");
-        card(page, "AUC trained on real", u.trained_on_real.auc, "reference");
+        card(
+            page,
+            "AUC trained on synthetic",
+            u.trained_on_synthetic.auc,
+            "tested on real",
+        );
+        card(
+            page,
+            "AUC trained on real",
+            u.trained_on_real.auc,
+            "reference",
+        );
     }
     if let Some(p) = e.privacy.computed() {
-        let worst = [&p.singling_out_univariate, &p.singling_out_multivariate, &p.linkability]
-            .iter()
-            .filter_map(|a| a.risk())
-            .chain(p.attribute_inference_max_risk)
-            .reduce(f64::max);
+        let worst = [
+            &p.singling_out_univariate,
+            &p.singling_out_multivariate,
+            &p.linkability,
+        ]
+        .iter()
+        .filter_map(|a| a.risk())
+        .chain(p.attribute_inference_max_risk)
+        .reduce(f64::max);
         card(page, "Highest attack risk", worst, "0 = no residual risk");
     }
     page.push_str("</div>");
@@ -76,14 +104,29 @@ fn fidelity(page: &mut String, e: &Evaluation) {
         f.subsets_evaluated[0],
         f.subsets_evaluated[1],
         f.subsets_evaluated[2],
-        if f.subsets_sampled { " (seeded sample)" } else { "" }
+        if f.subsets_sampled {
+            " (seeded sample)"
+        } else {
+            ""
+        }
     );
     if !c.missing_in_synthetic.is_empty() {
-        let _ = write!(page, "<p class=\"note\">Not in the synthetic data: {}</p>", escape(&c.missing_in_synthetic.join(", ")));
+        let _ = write!(
+            page,
+            "<p class=\"note\">Not in the synthetic data: {}</p>",
+            escape(&c.missing_in_synthetic.join(", "))
+        );
     }
     page.push_str("<h3>One-way TVD per column</h3>");
-    let bars: Vec<(String, f64)> = f.columns.iter().map(|c| (c.column.clone(), c.tvd)).collect();
-    page.push_str(&bar_chart(&bars, 1.0f64.min(bars.iter().map(|b| b.1).fold(0.05, f64::max) * 1.1)));
+    let bars: Vec<(String, f64)> = f
+        .columns
+        .iter()
+        .map(|c| (c.column.clone(), c.tvd))
+        .collect();
+    page.push_str(&bar_chart(
+        &bars,
+        1.0f64.min(bars.iter().map(|b| b.1).fold(0.05, f64::max) * 1.1),
+    ));
     if !f.pairs.is_empty() {
         page.push_str("<h3>Pairwise contingency similarity (1 - TVD)</h3>");
         page.push_str(&heatmap(&c.columns, &f.pairs));
@@ -101,7 +144,11 @@ fn utility(page: &mut String, e: &Evaluation) {
     let u = match &e.utility {
         Section::Computed(u) => u,
         Section::Skipped { reason, .. } => {
-            let _ = write!(page, "<p class=\"note\">Not computed: {}.</p>", escape(reason));
+            let _ = write!(
+                page,
+                "<p class=\"note\">Not computed: {}.</p>",
+                escape(reason)
+            );
             return;
         }
     };
@@ -114,10 +161,22 @@ fn utility(page: &mut String, e: &Evaluation) {
         escape(&u.test_set)
     );
     let groups = vec![
-        ("accuracy".to_string(), vec![u.trained_on_real.accuracy, u.trained_on_synthetic.accuracy]),
-        ("AUC".to_string(), vec![u.trained_on_real.auc.unwrap_or(0.0), u.trained_on_synthetic.auc.unwrap_or(0.0)]),
+        (
+            "accuracy".to_string(),
+            vec![u.trained_on_real.accuracy, u.trained_on_synthetic.accuracy],
+        ),
+        (
+            "AUC".to_string(),
+            vec![
+                u.trained_on_real.auc.unwrap_or(0.0),
+                u.trained_on_synthetic.auc.unwrap_or(0.0),
+            ],
+        ),
     ];
-    page.push_str(&grouped_bars(&groups, &["trained on real", "trained on synthetic"]));
+    page.push_str(&grouped_bars(
+        &groups,
+        &["trained on real", "trained on synthetic"],
+    ));
 }
 
 fn privacy(page: &mut String, e: &Evaluation) {
@@ -125,7 +184,11 @@ fn privacy(page: &mut String, e: &Evaluation) {
     let p = match &e.privacy {
         Section::Computed(p) => p,
         Section::Skipped { reason, .. } => {
-            let _ = write!(page, "<p class=\"note\">Not computed: {}.</p>", escape(reason));
+            let _ = write!(
+                page,
+                "<p class=\"note\">Not computed: {}.</p>",
+                escape(reason)
+            );
             return;
         }
     };
@@ -133,7 +196,11 @@ fn privacy(page: &mut String, e: &Evaluation) {
         page.push_str("<p class=\"note\">No holdout was given: risks are raw attack success rates (upper bounds), not residual risks over a control set.</p>");
     }
     page.push_str("<table><tr><th>attack</th><th>risk</th><th>95% interval</th><th>attack rate</th><th>baseline</th><th>control</th></tr>");
-    let mut rows: Vec<&AttackOutcome> = vec![&p.singling_out_univariate, &p.singling_out_multivariate, &p.linkability];
+    let mut rows: Vec<&AttackOutcome> = vec![
+        &p.singling_out_univariate,
+        &p.singling_out_multivariate,
+        &p.linkability,
+    ];
     rows.extend(&p.attribute_inference);
     for outcome in rows {
         match outcome {
@@ -151,7 +218,11 @@ fn privacy(page: &mut String, e: &Evaluation) {
                 );
             }
             AttackOutcome::NotRun { not_run } => {
-                let _ = write!(page, "<tr><td colspan=\"6\">not run: {}</td></tr>", escape(not_run));
+                let _ = write!(
+                    page,
+                    "<tr><td colspan=\"6\">not run: {}</td></tr>",
+                    escape(not_run)
+                );
             }
         }
     }
@@ -186,15 +257,32 @@ fn bias(page: &mut String, e: &Evaluation) {
     let b = match &e.bias {
         Section::Computed(b) => b,
         Section::Skipped { reason, .. } => {
-            let _ = write!(page, "<p class=\"note\">Not computed: {}.</p>", escape(reason));
+            let _ = write!(
+                page,
+                "<p class=\"note\">Not computed: {}.</p>",
+                escape(reason)
+            );
             return;
         }
     };
-    let _ = write!(page, "<h3>Outcome rate of {} by {}</h3>", escape(&b.outcome), escape(&b.protected));
+    let _ = write!(
+        page,
+        "<h3>Outcome rate of {} by {}</h3>",
+        escape(&b.outcome),
+        escape(&b.protected)
+    );
     let groups: Vec<(String, Vec<f64>)> = b
         .groups
         .iter()
-        .map(|g| (g.group.clone(), vec![g.real_outcome_rate.unwrap_or(0.0), g.synthetic_outcome_rate.unwrap_or(0.0)]))
+        .map(|g| {
+            (
+                g.group.clone(),
+                vec![
+                    g.real_outcome_rate.unwrap_or(0.0),
+                    g.synthetic_outcome_rate.unwrap_or(0.0),
+                ],
+            )
+        })
         .collect();
     page.push_str(&grouped_bars(&groups, &["real", "synthetic"]));
     let _ = write!(
@@ -218,7 +306,10 @@ fn bias(page: &mut String, e: &Evaluation) {
 fn bar_chart(items: &[(String, f64)], max: f64) -> String {
     let (label_width, bar_width, row) = (170.0, 480.0, 20.0);
     let height = items.len() as f64 * row + 10.0;
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\">", label_width + bar_width + 60.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\">",
+        label_width + bar_width + 60.0
+    );
     for (i, (label, value)) in items.iter().enumerate() {
         let y = i as f64 * row + 5.0;
         let w = (value / max.max(1e-12)).clamp(0.0, 1.0) * bar_width;
@@ -242,8 +333,14 @@ fn grouped_bars(groups: &[(String, Vec<f64>)], series: &[&str]) -> String {
     let colours = [REAL_COLOUR, SYNTH_COLOUR];
     let (group_width, bar, height, base) = (90.0, 30.0, 200.0, 170.0);
     let width = (groups.len() as f64 * group_width + 60.0).max(300.0);
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" role=\"img\">", height + 30.0);
-    let _ = write!(svg, "<line x1=\"30\" y1=\"{base}\" x2=\"{width}\" y2=\"{base}\" stroke=\"#999\"/>");
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" role=\"img\">",
+        height + 30.0
+    );
+    let _ = write!(
+        svg,
+        "<line x1=\"30\" y1=\"{base}\" x2=\"{width}\" y2=\"{base}\" stroke=\"#999\"/>"
+    );
     for (g, (label, values)) in groups.iter().enumerate() {
         let x0 = 40.0 + g as f64 * group_width;
         for (s, value) in values.iter().enumerate() {
@@ -259,7 +356,13 @@ fn grouped_bars(groups: &[(String, Vec<f64>)], series: &[&str]) -> String {
                 base - h - 3.0
             );
         }
-        let _ = write!(svg, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", x0 + bar, base + 15.0, escape(&truncate(label, 14)));
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            x0 + bar,
+            base + 15.0,
+            escape(&truncate(label, 14))
+        );
     }
     for (s, name) in series.iter().enumerate() {
         let x = 40.0 + s as f64 * 170.0;
@@ -278,7 +381,11 @@ fn grouped_bars(groups: &[(String, Vec<f64>)], series: &[&str]) -> String {
 }
 
 fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max { text.to_string() } else { format!("{}…", text.chars().take(max - 1).collect::<String>()) }
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(max - 1).collect::<String>())
+    }
 }
 
 /// Lower-triangle heatmap of contingency similarity per pair.
@@ -286,10 +393,15 @@ fn heatmap(columns: &[String], pairs: &[super::PairFidelity]) -> String {
     let n = columns.len();
     let (cell, left, top) = (34.0, 150.0, 20.0);
     let size = left + n as f64 * cell + 20.0;
-    let mut svg = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{}\" role=\"img\">", top + n as f64 * cell + 110.0);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{}\" role=\"img\">",
+        top + n as f64 * cell + 110.0
+    );
     let index = |name: &str| columns.iter().position(|c| c == name);
     for p in pairs {
-        let (Some(a), Some(b)) = (index(&p.columns[0]), index(&p.columns[1])) else { continue };
+        let (Some(a), Some(b)) = (index(&p.columns[0]), index(&p.columns[1])) else {
+            continue;
+        };
         let (row, col) = (a.max(b), a.min(b));
         let shade = (p.contingency_similarity.clamp(0.0, 1.0) * 255.0) as u8;
         let _ = write!(

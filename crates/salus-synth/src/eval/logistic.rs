@@ -21,12 +21,18 @@ impl Design {
             offsets.push(width);
             width += c;
         }
-        Design { offsets, width: width + 1 }
+        Design {
+            offsets,
+            width: width + 1,
+        }
     }
 
     /// Active features of `row` using `columns` (indices into `codes`).
     pub fn row(&self, codes: &[Vec<u32>], columns: &[usize], row: usize) -> Vec<u32> {
-        let mut active: Vec<u32> = columns.iter().map(|&c| (self.offsets[c] + codes[c][row] as usize) as u32).collect();
+        let mut active: Vec<u32> = columns
+            .iter()
+            .map(|&c| (self.offsets[c] + codes[c][row] as usize) as u32)
+            .collect();
         active.push((self.width - 1) as u32);
         active
     }
@@ -63,7 +69,9 @@ impl Logistic {
                 hessian[j * p + j] += lambda;
             }
             hessian[(p - 1) * p + (p - 1)] += 1e-9;
-            let Some(step) = cholesky_solve(&mut hessian, &gradient, p) else { break };
+            let Some(step) = cholesky_solve(&mut hessian, &gradient, p) else {
+                break;
+            };
             let mut largest = 0.0f64;
             for (w, s) in weights.iter_mut().zip(&step) {
                 *w -= s;
@@ -157,7 +165,10 @@ mod tests {
 
     #[test]
     fn auc_matches_hand_computation() {
-        assert_eq!(auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), Some(0.75));
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            Some(0.75)
+        );
         assert_eq!(auc(&[0.5, 0.5], &[false, true]), Some(0.5));
         assert_eq!(auc(&[0.5], &[true]), None);
     }
@@ -165,14 +176,20 @@ mod tests {
     #[test]
     fn logistic_regression_recovers_a_planted_rule() {
         // Column 0 decides the label 90% of the time; column 1 is noise.
-        let codes = vec![(0..1000).map(|i| (i % 2) as u32).collect::<Vec<_>>(), (0..1000).map(|i| (i % 3) as u32).collect()];
-        let labels: Vec<bool> = (0..1000).map(|i| (i % 2 == 1) != (i % 10 == 0)).collect();
+        let codes = vec![
+            (0..1000).map(|i| (i % 2) as u32).collect::<Vec<_>>(),
+            (0..1000).map(|i| (i % 3) as u32).collect(),
+        ];
+        let labels: Vec<bool> = (0..1000).map(|i| (i % 2 == 1) != (i % 20 < 2)).collect();
         let design = Design::new(&[2, 3]);
         let rows: Vec<Vec<u32>> = (0..1000).map(|r| design.row(&codes, &[0, 1], r)).collect();
         let model = Logistic::train(&design, &rows, &labels, 1.0);
         let p_one = model.probability(&design.row(&codes, &[0, 1], 1));
         let p_zero = model.probability(&design.row(&codes, &[0, 1], 2));
-        assert!((p_one - 0.9).abs() < 0.03 && (p_zero - 0.1).abs() < 0.03, "{p_one} {p_zero}");
+        assert!(
+            (p_one - 0.9).abs() < 0.03 && (p_zero - 0.1).abs() < 0.03,
+            "{p_one} {p_zero}"
+        );
         let scores: Vec<f64> = rows.iter().map(|r| model.probability(r)).collect();
         assert!((auc(&scores, &labels).unwrap() - 0.9).abs() < 0.02);
     }

@@ -88,7 +88,10 @@ pub enum Section<T> {
 
 impl<T> Section<T> {
     fn skipped(reason: impl Into<String>) -> Self {
-        Section::Skipped { computed: false, reason: reason.into() }
+        Section::Skipped {
+            computed: false,
+            reason: reason.into(),
+        }
     }
 
     /// The section, if computed.
@@ -139,10 +142,24 @@ pub struct Evaluation {
 }
 
 /// Evaluates `synthetic` against `real` (and `holdout`).
-pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, options: &EvalOptions) -> Result<Evaluation> {
+pub fn evaluate(
+    real: &Table,
+    synthetic: &Table,
+    holdout: Option<&Table>,
+    options: &EvalOptions,
+) -> Result<Evaluation> {
     let data = discretize::discretise(real, synthetic, holdout, options.max_exact_values, 10)?;
-    let rng = |salt: u64| ChaCha20Rng::seed_from_u64(options.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let measures = fidelity::fidelity(real, synthetic, &data, options.max_subsets, options.detection_rows, &mut rng(1));
+    let rng = |salt: u64| {
+        ChaCha20Rng::seed_from_u64(options.seed ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    };
+    let measures = fidelity::fidelity(
+        real,
+        synthetic,
+        &data,
+        options.max_subsets,
+        options.detection_rows,
+        &mut rng(1),
+    );
     let coverage = Coverage {
         real_rows: real.nrows(),
         synthetic_rows: synthetic.nrows(),
@@ -151,7 +168,10 @@ pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, option
         missing_in_synthetic: data.missing_in_synthetic.clone(),
     };
     let (utility, bias) = match &options.target {
-        None => (Section::skipped("no --target column given"), Section::skipped("needs --target and --protected")),
+        None => (
+            Section::skipped("no --target column given"),
+            Section::skipped("needs --target and --protected"),
+        ),
         Some(target) => {
             let (utility, predictions) = utility::utility(&data, target, &mut rng(2))?;
             let bias = match &options.protected {
@@ -168,11 +188,23 @@ pub fn evaluate(real: &Table, synthetic: &Table, holdout: Option<&Table>, option
             membership_targets: options.membership_targets,
             dcr_rows: options.dcr_rows,
         };
-        Section::Computed(privacy::privacy(real, synthetic, holdout, &data, &settings, &mut rng(3)))
+        Section::Computed(privacy::privacy(
+            real,
+            synthetic,
+            holdout,
+            &data,
+            &settings,
+            &mut rng(3),
+        ))
     } else {
         Section::skipped("privacy attacks were switched off")
     };
-    Ok(Evaluation { fidelity: FidelitySection { measures, coverage }, utility, privacy, bias })
+    Ok(Evaluation {
+        fidelity: FidelitySection { measures, coverage },
+        utility,
+        privacy,
+        bias,
+    })
 }
 
 impl Evaluation {

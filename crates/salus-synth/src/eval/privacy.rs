@@ -15,8 +15,8 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 use salus_anon::attack::{
-    AttackResult, InferenceConfig, LinkabilityConfig, SinglingOutConfig, SinglingOutMode, attribute_inference,
-    linkability, singling_out,
+    AttackResult, InferenceConfig, LinkabilityConfig, SinglingOutConfig, SinglingOutMode,
+    attribute_inference, singling_out,
 };
 use salus_table::Table;
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,9 @@ impl AttackOutcome {
     fn from(result: Result<AttackResult, salus_anon::AnonError>) -> Self {
         match result {
             Ok(r) => AttackOutcome::Done(r),
-            Err(e) => AttackOutcome::NotRun { not_run: e.to_string() },
+            Err(e) => AttackOutcome::NotRun {
+                not_run: e.to_string(),
+            },
         }
     }
 
@@ -125,31 +127,53 @@ pub(crate) fn privacy<R: Rng + ?Sized>(
 ) -> Privacy {
     let names: Vec<String> = data.columns.iter().map(|c| c.name.clone()).collect();
     let single = |mode, rng: &mut R| {
-        let config = SinglingOutConfig { n_attacks: settings.attacks, mode, columns: Some(names.clone()), ..Default::default() };
+        let config = SinglingOutConfig {
+            n_attacks: settings.attacks,
+            mode,
+            columns: Some(names.clone()),
+            ..Default::default()
+        };
         AttackOutcome::from(singling_out(synthetic, real, holdout, &config, rng))
     };
     let singling_out_univariate = single(SinglingOutMode::Univariate, rng);
     let singling_out_multivariate = single(SinglingOutMode::Multivariate, rng);
     let half = names.len().div_ceil(2);
     let linkability = if names.len() < 2 {
-        AttackOutcome::NotRun { not_run: "needs at least two columns".to_string() }
+        AttackOutcome::NotRun {
+            not_run: "needs at least two columns".to_string(),
+        }
     } else {
         let config = LinkabilityConfig {
             aux_cols: (names[..half].to_vec(), names[half..].to_vec()),
             n_attacks: settings.attacks,
             ..Default::default()
         };
-        AttackOutcome::from(salus_anon::attack::linkability(synthetic, real, holdout, &config, rng))
+        AttackOutcome::from(salus_anon::attack::linkability(
+            synthetic, real, holdout, &config, rng,
+        ))
     };
     let attribute_inference: Vec<AttackOutcome> = (0..names.len())
         .filter(|_| names.len() >= 2)
         .map(|s| {
-            let aux = names.iter().enumerate().filter(|&(i, _)| i != s).map(|(_, n)| n.clone()).collect();
-            let config = InferenceConfig { aux_cols: aux, secret: names[s].clone(), n_attacks: settings.inference_attacks, ..Default::default() };
+            let aux = names
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != s)
+                .map(|(_, n)| n.clone())
+                .collect();
+            let config = InferenceConfig {
+                aux_cols: aux,
+                secret: names[s].clone(),
+                n_attacks: settings.inference_attacks,
+                ..Default::default()
+            };
             AttackOutcome::from(attribute_inference(synthetic, real, holdout, &config, rng))
         })
         .collect();
-    let attribute_inference_max_risk = attribute_inference.iter().filter_map(AttackOutcome::risk).reduce(f64::max);
+    let attribute_inference_max_risk = attribute_inference
+        .iter()
+        .filter_map(AttackOutcome::risk)
+        .reduce(f64::max);
     let points = Points::new(real, data);
     Privacy {
         control: holdout.is_some(),
@@ -158,10 +182,22 @@ pub(crate) fn privacy<R: Rng + ?Sized>(
         linkability,
         attribute_inference,
         attribute_inference_max_risk,
-        membership_inference: holdout
-            .zip(data.holdout.as_ref())
-            .map(|(h, codes)| membership(&points, (real, synthetic, h), data, codes, settings.membership_targets)),
-        distance_to_closest_record: distance_to_closest(&points, (real, synthetic, holdout), data, settings.dcr_rows, rng),
+        membership_inference: holdout.zip(data.holdout.as_ref()).map(|(h, codes)| {
+            membership(
+                &points,
+                (real, synthetic, h),
+                data,
+                codes,
+                settings.membership_targets,
+            )
+        }),
+        distance_to_closest_record: distance_to_closest(
+            &points,
+            (real, synthetic, holdout),
+            data,
+            settings.dcr_rows,
+            rng,
+        ),
     }
 }
 
@@ -183,22 +219,38 @@ impl Points {
             .columns
             .iter()
             .map(|c| {
-                let values: Vec<f64> = real.column(&c.name).map(|col| (0..col.len()).filter_map(|r| col.number(r)).collect()).unwrap_or_default();
-                let (lo, hi) = values.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+                let values: Vec<f64> = real
+                    .column(&c.name)
+                    .map(|col| (0..col.len()).filter_map(|r| col.number(r)).collect())
+                    .unwrap_or_default();
+                let (lo, hi) = values
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
                 if hi > lo { hi - lo } else { 1.0 }
             })
             .collect();
         Points { numeric, range }
     }
 
-    fn view<'a>(&self, table: &Table, codes: &'a [Vec<u32>], data: &Discretised) -> Vec<Values<'a>> {
+    fn view<'a>(
+        &self,
+        table: &Table,
+        codes: &'a [Vec<u32>],
+        data: &Discretised,
+    ) -> Vec<Values<'a>> {
         data.columns
             .iter()
             .enumerate()
-            .map(|(c, column)| match (self.numeric[c], table.column(&column.name)) {
-                (true, Ok(col)) => Values::Number((0..col.len()).map(|r| col.number(r).map(|x| x / self.range[c])).collect()),
-                _ => Values::Code(&codes[c]),
-            })
+            .map(
+                |(c, column)| match (self.numeric[c], table.column(&column.name)) {
+                    (true, Ok(col)) => Values::Number(
+                        (0..col.len())
+                            .map(|r| col.number(r).map(|x| x / self.range[c]))
+                            .collect(),
+                    ),
+                    _ => Values::Code(&codes[c]),
+                },
+            )
             .collect()
     }
 }
@@ -245,13 +297,18 @@ fn distance_to_closest<R: Rng + ?Sized>(
         let mut rows: Vec<usize> = (0..table.nrows()).collect();
         rows.shuffle(rng);
         rows.truncate(sample);
-        let mut d: Vec<f64> = rows.iter().map(|&r| closest(&view, r, &target, real.nrows())).collect();
+        let mut d: Vec<f64> = rows
+            .iter()
+            .map(|&r| closest(&view, r, &target, real.nrows()))
+            .collect();
         d.sort_by(f64::total_cmp);
         let exact = d.iter().filter(|&&x| x == 0.0).count() as f64 / d.len().max(1) as f64;
         (d.len(), exact, quantile(&d, 0.5), quantile(&d, 0.05))
     };
     let (n, exact, median, p05) = measure(synthetic, &data.synthetic);
-    let baseline = holdout.zip(data.holdout.as_ref()).map(|(h, codes)| measure(h, codes));
+    let baseline = holdout
+        .zip(data.holdout.as_ref())
+        .map(|(h, codes)| measure(h, codes));
     DistanceToClosest {
         synthetic_rows: n,
         synthetic_exact_match_rate: exact,
@@ -281,12 +338,19 @@ fn membership(
         .enumerate()
         .map(|(c, column)| {
             let mut f = vec![0.0; column.cardinality()];
-            data.real[c].iter().chain(&holdout_codes[c]).for_each(|&v| f[v as usize] += 1.0);
+            data.real[c]
+                .iter()
+                .chain(&holdout_codes[c])
+                .for_each(|&v| f[v as usize] += 1.0);
             f
         })
         .collect();
     let rarest = |codes: &[Vec<u32>], rows: usize| -> Vec<usize> {
-        let rarity = |r: usize| -> f64 { (0..codes.len()).map(|c| -(frequencies[c][codes[c][r] as usize] / pooled).ln()).sum() };
+        let rarity = |r: usize| -> f64 {
+            (0..codes.len())
+                .map(|c| -(frequencies[c][codes[c][r] as usize] / pooled).ln())
+                .sum()
+        };
         let mut order: Vec<(f64, usize)> = (0..rows).map(|r| (rarity(r), r)).collect();
         order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         order.into_iter().take(k).map(|(_, r)| r).collect()
@@ -294,13 +358,24 @@ fn membership(
     let released = points.view(synthetic, &data.synthetic, data);
     let distances = |table: &Table, codes: &[Vec<u32>]| -> Vec<f64> {
         let view = points.view(table, codes, data);
-        rarest(codes, table.nrows()).into_iter().map(|r| closest(&view, r, &released, synthetic.nrows())).collect()
+        rarest(codes, table.nrows())
+            .into_iter()
+            .map(|r| closest(&view, r, &released, synthetic.nrows()))
+            .collect()
     };
     let members = distances(real, &data.real);
     let non_members = distances(holdout, holdout_codes);
     let scores: Vec<f64> = members.iter().chain(&non_members).map(|d| -d).collect();
-    let labels: Vec<bool> = members.iter().map(|_| true).chain(non_members.iter().map(|_| false)).collect();
-    MembershipInference { targets: k, auc: auc(&scores, &labels), advantage: advantage(&scores, &labels) }
+    let labels: Vec<bool> = members
+        .iter()
+        .map(|_| true)
+        .chain(non_members.iter().map(|_| false))
+        .collect();
+    MembershipInference {
+        targets: k,
+        auc: auc(&scores, &labels),
+        advantage: advantage(&scores, &labels),
+    }
 }
 
 /// max over thresholds of TPR - FPR (0 when one class is absent).
@@ -314,7 +389,11 @@ fn advantage(scores: &[f64], labels: &[bool]) -> f64 {
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     let (mut tp, mut fp, mut best) = (0.0, 0.0, 0.0f64);
     for (i, &row) in order.iter().enumerate() {
-        if labels[row] { tp += 1.0 } else { fp += 1.0 }
+        if labels[row] {
+            tp += 1.0
+        } else {
+            fp += 1.0
+        }
         let boundary = i + 1 == order.len() || scores[order[i + 1]] != scores[row];
         if boundary {
             best = best.max(tp / positives - fp / negatives);
