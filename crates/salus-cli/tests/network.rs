@@ -57,10 +57,10 @@ async fn federation(dir: &std::path::Path, policy: Option<&NodePolicy>, timeout:
 /// The protection sessions the product uses.
 mod salus_cli_sessions {
     pub fn hub() -> salus_protect::HubSessionFactory {
-        salus_protect::plain::factories().0
+        salus_protect::product_factories().0
     }
     pub fn node() -> salus_protect::NodeSessionFactory {
-        salus_protect::plain::factories().1
+        salus_protect::product_factories().1
     }
 }
 

@@ -63,6 +63,7 @@ CREATE TABLE study_nodes (
     state          TEXT NOT NULL,
     reason         TEXT,
     min_cell_count BIGINT,
+    remaining_rho  DOUBLE PRECISION,
     PRIMARY KEY (study_id, node_id)
 );
 

@@ -201,7 +201,7 @@ async fn decide(
     let nodes = s
         .coordinator
         .store()
-        .record_decision(&id, &node, d.approve, reason, d.min_cell_count.max(1))
+        .record_decision(&id, &node, d.approve, reason, d.min_cell_count.max(1), d.remaining_rho)
         .await?;
     s.coordinator.after_decision(&id, &nodes).await?;
     Ok(Json(serde_json::json!({"study": id, "recorded": true})))

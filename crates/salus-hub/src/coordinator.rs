@@ -18,7 +18,7 @@ use salus_core::privacy::PrivacyRecord;
 use salus_study::plan::{Progress, StudyPlan};
 use salus_wire::{Participant, ProtectionParams, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
 
-use salus_protect::{Aggregate, EncryptedAggregate, HubSession, HubSessionFactory, Outcome, SessionFailure, SessionParams};
+use salus_protect::{Aggregate, DpRound, EncryptedAggregate, HubSession, HubSessionFactory, Outcome, SessionFailure, SessionParams};
 use crate::audit::AuditEvent;
 use crate::store::{Store, StudyNodeRow, StudyRow};
 use crate::{HubError, now_ms};
@@ -198,13 +198,14 @@ impl Coordinator {
                 identity_key: p.identity_key.clone(),
             })
             .collect();
+        let dp = study_dp_round(&study.spec, plan.schema())?;
         let params = SessionParams {
             session_id: format!("{}/{}/{}", study.id, request.round, attempt),
             participants: protocol_participants.clone(),
             threshold,
             layout: request.layout.clone(),
             deadline_ms: now_ms() as u64 + self.round_timeout.as_millis() as u64,
-            dp: None,
+            dp,
             researcher_key: study.researcher_key.clone(),
         };
         let session = (self.sessions)(study.spec.protection.as_str(), &params)
@@ -430,7 +431,7 @@ impl Coordinator {
             min_cell_count: min_cell,
             suppressed_cells: released.suppressed_cells,
             consent_excluded: released.consent_excluded,
-            dp: None,
+            dp: dp_record(study, r, aggregate),
             caveats,
         };
         let result_json = serde_json::to_string(&released.result).map_err(|e| HubError::Corrupt(e.to_string()))?;
@@ -516,4 +517,41 @@ fn offer(study: &StudyRow) -> StudyOffer {
         researcher: study.researcher.clone(),
         organisation: study.organisation.clone(),
     }
+}
+
+/// The DP parameters of a study's round: rho from the spec's (epsilon, delta) and the
+/// analysis' sensitivity. `None` without `[dp]`.
+fn study_dp_round(spec: &salus_core::study::StudySpec, schema: &salus_core::schema::DatasetSchema) -> Result<Option<DpRound>, HubError> {
+    let Some(dp) = &spec.dp else { return Ok(None) };
+    let rho = salus_dp::zcdp::epsilon_delta_to_rho(dp.epsilon, dp.delta)
+        .map_err(|e| HubError::Invalid(format!("the study's [dp] parameters: {e}")))?;
+    let (l1, l2) = salus_study::plan::dp_sensitivity(spec, schema).map_err(|e| HubError::Invalid(e.to_string()))?;
+    Ok(Some(DpRound {
+        rho,
+        l1_sensitivity: l1,
+        l2_sensitivity: l2,
+    }))
+}
+
+/// The DP part of a privacy record: what was charged, how it was noised, and what
+/// budget each contributing node reported left.
+fn dp_record(study: &StudyRow, r: &Running, aggregate: &Aggregate) -> Option<salus_core::privacy::DpRecord> {
+    let dp = study.spec.dp.as_ref()?;
+    let round = r.task.protection.dp.as_ref()?;
+    let mechanism = aggregate
+        .noise
+        .as_ref()
+        .map(|n| n.get("mechanism").and_then(|m| m.as_str()).map_or_else(|| n.to_string(), str::to_string))
+        .unwrap_or_else(|| "distributed noise added by each node before protection".into());
+    Some(salus_core::privacy::DpRecord {
+        rho: round.rho,
+        epsilon: dp.epsilon,
+        delta: dp.delta,
+        mechanism,
+        remaining_rho: r
+            .participants
+            .iter()
+            .filter_map(|p| p.remaining_rho.map(|rho| (p.name.clone(), rho)))
+            .collect(),
+    })
 }

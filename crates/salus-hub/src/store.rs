@@ -102,6 +102,8 @@ pub struct StudyNodeRow {
     pub state: String,
     pub reason: Option<String>,
     pub min_cell_count: Option<i64>,
+    /// Privacy budget the node reported left after a DP study's charge.
+    pub remaining_rho: Option<f64>,
 }
 
 fn corrupt(e: impl std::fmt::Display) -> HubError {
@@ -542,7 +544,7 @@ impl Store {
     /// The nodes of a study with their state.
     pub async fn study_nodes(&self, id: &str) -> Result<Vec<StudyNodeRow>, HubError> {
         let rows = sqlx::query(
-            "SELECT s.node_id, n.name, n.identity_key, s.state, s.reason, s.min_cell_count FROM study_nodes s \
+            "SELECT s.node_id, n.name, n.identity_key, s.state, s.reason, s.min_cell_count, s.remaining_rho FROM study_nodes s \
              JOIN nodes n ON n.node_id = s.node_id WHERE s.study_id = $1 ORDER BY n.name",
         )
         .bind(id)
@@ -557,6 +559,7 @@ impl Store {
                     state: r.try_get("state")?,
                     reason: r.try_get("reason")?,
                     min_cell_count: r.try_get("min_cell_count")?,
+                    remaining_rho: r.try_get("remaining_rho")?,
                 })
             })
             .collect()
@@ -582,6 +585,7 @@ impl Store {
         approve: bool,
         reason: Option<String>,
         min_cell: u64,
+        remaining_rho: Option<f64>,
     ) -> Result<Vec<StudyNodeRow>, HubError> {
         let state = if approve { "approved" } else { "refused" };
         let event = AuditEvent::new(
@@ -593,11 +597,12 @@ impl Store {
         {
             let tx = &mut w.tx;
             let r = sqlx::query(
-                "UPDATE study_nodes SET state = $1, reason = $2, min_cell_count = $3 WHERE study_id = $4 AND node_id = $5 AND state = 'offered'",
+                "UPDATE study_nodes SET state = $1, reason = $2, min_cell_count = $3, remaining_rho = $4 WHERE study_id = $5 AND node_id = $6 AND state = 'offered'",
             )
             .bind(state)
             .bind(&reason)
             .bind(min_cell as i64)
+            .bind(remaining_rho)
             .bind(&sid)
             .bind(&nid)
             .execute(&mut **tx)

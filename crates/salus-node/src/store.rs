@@ -175,6 +175,42 @@ impl NodeStore {
         Ok(())
     }
 
+    // ---- privacy budget ----
+
+    /// The zCDP budget a (dataset, researcher) pair has spent so far.
+    pub async fn spent_rho(&self, dataset: &str, researcher: &str) -> Result<f64, NodeError> {
+        let row = sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
+            .bind(dataset)
+            .bind(researcher)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("spent_rho")?,
+            None => 0.0,
+        })
+    }
+
+    /// Charges a DP study's `rho` once (idempotent per study) against the pair's
+    /// `budget`, in one transaction so concurrent studies can never overspend: SQLite
+    /// serializes writers, and the check and the charge commit together. Returns the
+    /// budget left, or `Err(left)` when the charge does not fit (nothing is charged).
+    pub async fn charge_rho(
+        &self,
+        study_id: &str,
+        dataset: &str,
+        researcher: &str,
+        rho: f64,
+        budget: f64,
+    ) -> Result<Result<f64, f64>, NodeError> {
+        let mut conn = self.pool.acquire().await?;
+        // IMMEDIATE takes the write lock before reading the ledger.
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let outcome = charge_in_tx(&mut conn, study_id, dataset, researcher, rho, budget).await;
+        let end = if matches!(outcome, Ok(Ok(_))) { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *conn).await?;
+        outcome
+    }
+
     /// Decisions not yet delivered to the hub.
     pub async fn unsent_decisions(&self) -> Result<Vec<NodeStudy>, NodeError> {
         let rows = sqlx::query("SELECT * FROM studies WHERE decision_sent = 0 AND state IN ('approved', 'refused')")
@@ -296,4 +332,54 @@ mod tests {
         assert_eq!(unpack_bits(&pack_bits(&a), a.len()), a);
         assert_eq!(symmetric_difference(&pack_bits(&a), &pack_bits(&b)), 2);
     }
+}
+
+/// Tolerance for float sums of charges (a budget spent exactly is not overspent).
+const RHO_SLACK: f64 = 1e-12;
+
+async fn charge_in_tx(
+    conn: &mut sqlx::SqliteConnection,
+    study_id: &str,
+    dataset: &str,
+    researcher: &str,
+    rho: f64,
+    budget: f64,
+) -> Result<Result<f64, f64>, NodeError> {
+    let spent: f64 = sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
+        .bind(dataset)
+        .bind(researcher)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("spent_rho"))
+        .transpose()?
+        .unwrap_or(0.0);
+    let already = sqlx::query("SELECT 1 FROM ledger_charges WHERE study_id = ?1 AND round = 0")
+        .bind(study_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if already {
+        return Ok(Ok(budget - spent));
+    }
+    if !(rho.is_finite() && rho > 0.0) || spent + rho > budget + RHO_SLACK {
+        return Ok(Err(budget - spent));
+    }
+    sqlx::query("INSERT INTO ledger_charges (study_id, round, dataset, researcher, rho, charged_at) VALUES (?1, 0, ?2, ?3, ?4, ?5)")
+        .bind(study_id)
+        .bind(dataset)
+        .bind(researcher)
+        .bind(rho)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO ledger (dataset, researcher, spent_rho) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(dataset, researcher) DO UPDATE SET spent_rho = spent_rho + excluded.spent_rho",
+    )
+    .bind(dataset)
+    .bind(researcher)
+    .bind(rho)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(budget - spent - rho))
 }

@@ -135,10 +135,15 @@ impl Worker {
                     message: s.reason.clone().unwrap_or_else(|| "the data steward refused".into()),
                 })
             });
+            let remaining_rho = match (&s.spec.dp, approve) {
+                (Some(_), true) => Some(policy.privacy_budget_rho - self.store.spent_rho(&s.spec.dataset, &s.researcher).await?),
+                _ => None,
+            };
             let body = Decision {
                 approve,
                 refusal,
                 min_cell_count: policy.min_cell_count,
+                remaining_rho,
             };
             match self.client.post::<_, serde_json::Value>(&format!("/node/studies/{}/decision", s.study_id), &body).await {
                 Ok(_) => {}
@@ -200,10 +205,13 @@ impl Worker {
         let (state, reason) = match self.check_offer(&o, &policy).await {
             Err(refusal) => ("refused", Some(serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?)),
             Ok(()) if policy.approval == Approval::Manual => ("pending", None),
-            Ok(()) => ("approved", None),
+            Ok(()) => ("pending", None),
         };
         tracing::info!(node = %self.identity.info.name, study = %o.study_id, state, "study offered");
         self.store.offer(&o.study_id, &o.spec, &o.researcher, &o.organisation, state, reason.as_deref()).await?;
+        if reason.is_none() && policy.approval != Approval::Manual {
+            approve_study(&self.store, &o.study_id).await?;
+        }
         self.send_decisions().await
     }
 
@@ -379,4 +387,35 @@ impl Worker {
 enum CohortError {
     Refused(Refusal),
     Other(NodeError),
+}
+
+/// Approves a pending study (the policy's automatic approval or the steward's): a DP
+/// study is first charged against the (dataset, researcher) privacy budget, and is
+/// refused with rule `privacy-budget` when the charge does not fit.
+pub async fn approve_study(store: &NodeStore, study_id: &str) -> Result<(), NodeError> {
+    let study = store.study(study_id).await?;
+    let Some(dp) = &study.spec.dp else {
+        return store.decide(study_id, true, None).await;
+    };
+    let policy = store.policy().await?;
+    let rho = salus_dp::zcdp::epsilon_delta_to_rho(dp.epsilon, dp.delta)
+        .map_err(|e| NodeError::Invalid(format!("the study's [dp] parameters: {e}")))?;
+    match store
+        .charge_rho(study_id, &study.spec.dataset, &study.researcher, rho, policy.privacy_budget_rho)
+        .await?
+    {
+        Ok(_) => store.decide(study_id, true, None).await,
+        Err(left) => {
+            let refusal = Refusal {
+                rule: "privacy-budget".into(),
+                message: format!(
+                    "the study needs rho {rho:.4} (epsilon {}, delta {}) but researcher `{}` has only \
+                     rho {left:.4} left on dataset `{}`; ask for a smaller epsilon or a budget increase",
+                    dp.epsilon, dp.delta, study.researcher, study.spec.dataset
+                ),
+            };
+            let reason = serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            store.decide(study_id, false, Some(&reason)).await
+        }
+    }
 }

@@ -193,7 +193,7 @@ pub trait HubSession: Send + Sync {
 }
 
 /// A node's side of one session.
-pub trait NodeSession: Send {
+pub trait NodeSession: Send + Sync {
     /// Messages to send once the contribution is computed.
     fn start(&mut self) -> Result<Vec<serde_json::Value>, String>;
     /// A message from the hub; returns replies.

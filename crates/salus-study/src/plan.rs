@@ -65,9 +65,7 @@ impl StudyPlan {
         }
         check_types(spec, schema)?;
         if spec.dp.is_some() {
-            return Err(StudyError::Analysis(
-                "differential privacy is not available in this build yet".into(),
-            ));
+            dp_sensitivity(spec, schema)?;
         }
         let state = match models::ModelState::new(spec, schema)? {
             Some(m) => State::Model(m),
@@ -85,6 +83,11 @@ impl StudyPlan {
     /// The study spec.
     pub fn spec(&self) -> &StudySpec {
         &self.spec
+    }
+
+    /// The dataset schema the study was planned against.
+    pub fn schema(&self) -> &DatasetSchema {
+        &self.schema
     }
 
     /// The current round number.
@@ -315,4 +318,37 @@ fn check_types(spec: &StudySpec, schema: &DatasetSchema) -> Result<(), StudyErro
 /// the node policy's parameters-per-row rule.
 pub fn parameter_count(spec: &StudySpec, schema: &DatasetSchema) -> usize {
     models::parameter_count(spec, schema)
+}
+
+/// The L1 and L2 sensitivity of a round's count segments when one patient is added or
+/// removed, for analyses whose whole vector is counts (the only part DP noise covers).
+/// Analyses with real-valued sums (means, model terms) are refused under DP, because
+/// their unnoised sums would void the guarantee.
+pub fn dp_sensitivity(spec: &StudySpec, schema: &DatasetSchema) -> Result<(f64, f64), StudyError> {
+    // Every patient moves the cohort count (or the consent-excluded count) by one.
+    let touched = match &spec.analysis {
+        AnalysisSpec::Histogram { .. } | AnalysisSpec::Contingency { .. } => 2.0,
+        AnalysisSpec::KaplanMeier { .. } => 5.0, // cohort, rows-used/dropped, events, exit cell, event cell
+        AnalysisSpec::Descriptive { columns } => {
+            if let Some(c) = columns
+                .iter()
+                .find(|c| schema.columns.get(*c).is_none_or(|col| col.column_type != ColumnType::Categorical))
+            {
+                return Err(StudyError::Analysis(format!(
+                    "differential privacy covers counts only, and `{c}` is not categorical (its mean and \
+                     variance would be released without noise); use a histogram study for numeric columns"
+                )));
+            }
+            1.0 + columns.len() as f64
+        }
+        other => {
+            return Err(StudyError::Analysis(format!(
+                "differential privacy is available for count analyses (descriptive on categorical \
+                 columns, histogram, contingency, kaplan-meier), not for `{}`; remove `[dp]` or \
+                 choose one of those",
+                other.kind()
+            )));
+        }
+    };
+    Ok((touched, touched.sqrt()))
 }

@@ -189,6 +189,9 @@ pub struct Decision {
     pub refusal: Option<Refusal>,
     /// The node's minimum cell count (the hub releases with the largest).
     pub min_cell_count: u64,
+    /// For a DP study: the node's privacy budget (rho) left after charging this study.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_rho: Option<f64>,
 }
 
 /// `POST /v1/node/studies/{id}/failure`: the node cannot compute a round.

@@ -332,7 +332,7 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
         }
         NodeCommand::Approve { dir, study } => {
             let store = NodeStore::open(&NodeConfig::new(&dir.data_dir)).await?;
-            store.decide(&study, true, None).await?;
+            salus_node::worker::approve_study(&store, &study).await?;
             eprintln!("approved; the running node sends the decision on its next poll");
             Ok(())
         }
