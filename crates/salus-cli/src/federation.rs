@@ -47,6 +47,9 @@ pub struct Federation {
     pub hub_addr: SocketAddr,
     pub nodes: Vec<NodeHandle>,
     pub researcher_token: String,
+    /// The researcher's threshold-HE key pair `(secret, public)`: studies with
+    /// `protection = "threshold-he"` are encrypted to it and opened here.
+    pub researcher_keys: (String, String),
     hub_sessions: SessionFactory,
     node_sessions: NodeSessionFactory,
 }
@@ -75,6 +78,8 @@ impl Federation {
             hub_addr,
             nodes: Vec::new(),
             researcher_token,
+            researcher_keys: salus_protect::ResearcherKeys::generate(&mut rand::rng())
+                .map_err(|e| anyhow::anyhow!("creating the researcher key: {e}"))?,
             hub_sessions,
             node_sessions,
         })
@@ -138,7 +143,27 @@ impl Federation {
         };
         self.spawn_worker(&mut handle).await?;
         self.nodes.push(handle);
+        if let Some((first, ..)) = datasets.first() {
+            self.wait_announced(name, first, Duration::from_secs(30)).await?;
+        }
         Ok(enroll_time)
+    }
+
+    /// Waits until the hub's catalogue lists `node` as a holder of `dataset` (the
+    /// worker announces its datasets on its first contact with the hub).
+    async fn wait_announced(&self, node: &str, dataset: &str, timeout: Duration) -> anyhow::Result<()> {
+        let client = self.client()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let catalogue: Vec<salus_wire::CatalogueEntry> = client.get("/catalogue").await?;
+            if catalogue.iter().any(|e| e.name == dataset && e.nodes.iter().any(|n| n == node)) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("node `{node}` did not announce dataset `{dataset}` within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     async fn spawn_worker(&self, handle: &mut NodeHandle) -> anyhow::Result<()> {
@@ -218,7 +243,13 @@ impl Federation {
     pub async fn submit(&self, spec: &StudySpec) -> anyhow::Result<StudyInfo> {
         Ok(self
             .client()?
-            .post("/studies", &SubmitStudy { spec: spec.clone(), researcher_key: None })
+            .post(
+                "/studies",
+                &SubmitStudy {
+                    spec: spec.clone(),
+                    researcher_key: (spec.protection.as_str() == "threshold-he").then(|| self.researcher_keys.1.clone()),
+                },
+            )
             .await?)
     }
 
@@ -236,7 +267,11 @@ impl Federation {
         loop {
             let info: StudyInfo = client.get(&format!("/studies/{id}")).await?;
             match info.status.as_str() {
-                "completed" => return Ok(client.get(&format!("/studies/{id}/result")).await?),
+                "completed" => {
+                    let mut result: StudyResult = client.get(&format!("/studies/{id}/result")).await?;
+                    open_encrypted_result(&self.researcher_keys.0, &mut result)?;
+                    return Ok(result);
+                }
                 "failed" => bail!("study failed: {}", info.error.unwrap_or_default()),
                 s if Instant::now() > deadline => bail!("study still {s} after {timeout:?}"),
                 _ => tokio::time::sleep(Duration::from_millis(25)).await,
@@ -272,4 +307,29 @@ impl Federation {
         }
         self.stop_hub().await;
     }
+}
+
+/// Opens a threshold-HE result in place with the researcher's secret key: decrypts the
+/// summed vector, replays the hub's study plan on it and applies the same disclosure
+/// control the hub applies to secure-aggregation results (the minimum cell count from
+/// the privacy record). Results that are not encrypted are left unchanged.
+pub fn open_encrypted_result(researcher_secret: &str, result: &mut StudyResult) -> anyhow::Result<()> {
+    let Some(blob) = result.result.get("encrypted_sum").and_then(|b| b.as_str()) else {
+        return Ok(());
+    };
+    let sum = salus_protect::decrypt_encrypted_sum(researcher_secret, blob)
+        .map_err(|e| anyhow::anyhow!("opening the encrypted result: {e}"))?;
+    let round = result.result["round"].as_u64().unwrap_or(0) as u32;
+    let mut plan: salus_study::plan::StudyPlan = serde_json::from_value(result.result["plan"].clone())
+        .map_err(|e| anyhow::anyhow!("the encrypted result carries an unreadable study plan: {e}"))?;
+    plan.absorb(round, &sum)?;
+    let released = plan.release(result.privacy.min_cell_count)?;
+    result.privacy.suppressed_cells = released.suppressed_cells;
+    result.privacy.consent_excluded = released.consent_excluded;
+    result.privacy.caveats.extend(released.caveats);
+    result.privacy.caveats.push(
+        "decrypted by the researcher's key; disclosure control was applied by the researcher's client".into(),
+    );
+    result.result = released.result;
+    Ok(())
 }

@@ -2,4 +2,5 @@
 //! `salus demo` and by the end-to-end tests (a real hub and real nodes talking over
 //! TLS on loopback, each with its own SQLite file).
 
+pub mod audit_export;
 pub mod federation;

@@ -36,6 +36,11 @@ fn spec(text: &str) -> StudySpec {
 const SPLITS: [(&str, usize, usize); 3] = [("site-a", 0, 300), ("site-b", 300, 520), ("site-c", 520, 686)];
 
 async fn federation(dir: &std::path::Path, policy: Option<&NodePolicy>, timeout: u64) -> Federation {
+    // Logs of the hub and nodes appear with a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
     let mut fed = Federation::start(
         dir,
         salus_cli_sessions::hub(),

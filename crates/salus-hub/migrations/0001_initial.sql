@@ -86,3 +86,12 @@ CREATE TABLE audit_cosignatures (
     signature TEXT NOT NULL,
     PRIMARY KEY (tree_size, node_id)
 );
+
+-- The audit log's public key (`origin+id+base64`), so a stopped hub's database can
+-- be exported and checked without the hub's key files.
+CREATE TABLE audit_meta (
+    id         BIGINT PRIMARY KEY CHECK (id = 1),
+    origin     TEXT NOT NULL,
+    log_key    TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/decision", post(decide))
         .route("/studies/{id}/failure", post(node_failure))
         .route("/messages", post(protocol_message))
+        .route("/cosign", post(cosign))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024));
     let v1 = Router::new()
         .route("/health", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
@@ -114,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/result", get(study_result))
         .route("/catalogue", get(catalogue))
         .route("/nodes", get(list_nodes))
+        .route("/audit/key", get(audit_key))
+        .route("/audit/export", get(audit_export))
         .nest("/node", node);
     Router::new()
         .nest(salus_wire::API_PREFIX, v1)
@@ -157,6 +160,9 @@ struct PollQuery {
     after: u64,
     #[serde(default = "default_wait")]
     wait_ms: u64,
+    /// Size of the audit tree the node's witness has verified (proofs start there).
+    #[serde(default)]
+    witnessed: Option<u64>,
 }
 
 fn default_wait() -> u64 {
@@ -167,11 +173,17 @@ async fn poll(State(s): State<AppState>, AuthNode(node): AuthNode, Query(q): Que
     s.coordinator.store().touch_node(&node.node_id).await?;
     let wait = Duration::from_millis(q.wait_ms.min(60_000));
     let (last_seq, items) = s.coordinator.poll(&node.node_id, &q.epoch, q.after, wait).await;
+    let cosigned = node.cosigned_size.max(0) as u64;
+    let checkpoint = s
+        .coordinator
+        .store()
+        .audit
+        .offer(cosigned, q.witnessed.unwrap_or(cosigned))?;
     Ok(Json(PollResponse {
         epoch: s.coordinator.epoch().to_string(),
         last_seq,
         items,
-        checkpoint: None,
+        checkpoint,
     }))
 }
 
@@ -365,4 +377,29 @@ async fn list_nodes(State(s): State<AppState>, AuthUser(user): AuthUser) -> Resu
         return Err(HubError::Forbidden("listing nodes needs an admin token".into()));
     }
     Ok(Json(s.coordinator.store().list_nodes().await?))
+}
+
+/// `POST /v1/node/cosign`: a node's witness cosignature of a checkpoint.
+async fn cosign(
+    State(s): State<AppState>,
+    AuthNode(node): AuthNode,
+    Json(c): Json<salus_wire::Cosignature>,
+) -> Result<Json<serde_json::Value>, HubError> {
+    s.coordinator.store().accept_cosignature(&node, &c).await?;
+    Ok(Json(serde_json::json!({"tree_size": c.tree_size, "recorded": true})))
+}
+
+/// `GET /v1/audit/key`: the log's verifier key, for auditors to pin.
+async fn audit_key(State(s): State<AppState>) -> String {
+    s.log_verifier.to_string()
+}
+
+/// `GET /v1/audit/export`: the whole log, checkpoints and cosignatures (any valid
+/// researcher or admin token; entries hold ids and hashes only).
+async fn audit_export(State(s): State<AppState>, AuthUser(user): AuthUser) -> Result<Response, HubError> {
+    if user.scope != "admin" && user.scope != "researcher" {
+        return Err(HubError::Forbidden("exporting the audit log needs a researcher or admin token".into()));
+    }
+    let bytes = s.coordinator.store().audit_export().await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }

@@ -51,7 +51,7 @@ impl RunningHub {
 /// Opens the database (running migrations) at the configured URL.
 pub async fn open_store(config: &HubConfig) -> Result<Store, HubError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| HubError::io(&config.data_dir, e))?;
-    Store::open(&config.database_url(), AuditLog::default()).await
+    Store::open(&config.database_url(), AuditLog::load_or_create_key(&config.data_dir)?).await
 }
 
 /// Starts the hub on `listen` (port 0 picks a free port).
@@ -62,6 +62,7 @@ pub async fn start(
     sessions: SessionFactory,
 ) -> Result<RunningHub, HubError> {
     let store = Arc::new(open_store(config).await?);
+    let log_verifier = Arc::new(store.audit.verifier());
     let ca = Arc::new(Ca::load_or_create(&config.data_dir, hostnames)?);
     let coordinator = Arc::new(Coordinator::new(
         store,
@@ -83,7 +84,7 @@ pub async fn start(
     let state = AppState {
         ca: ca.clone(),
         coordinator: coordinator.clone(),
-        log_verifier: Arc::new(String::new()),
+        log_verifier,
     };
     let app = router(state);
     let (shutdown, rx) = watch::channel(false);

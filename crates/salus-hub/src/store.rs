@@ -49,8 +49,7 @@ impl WriteTx<'_> {
     pub async fn commit(mut self, events: Vec<AuditEvent>) -> Result<(), HubError> {
         let staged = self.audit.stage(&mut self.tx, &events).await?;
         self.tx.commit().await?;
-        self.audit.publish(staged);
-        Ok(())
+        self.audit.publish(staged)
     }
 }
 
@@ -240,7 +239,7 @@ impl Store {
         );
         let staged = self.audit.stage(&mut tx, &[event]).await?;
         tx.commit().await?;
-        self.audit.publish(staged);
+        self.audit.publish(staged)?;
         Ok((node_id, organisation, issued))
     }
 

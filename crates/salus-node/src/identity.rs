@@ -181,18 +181,30 @@ impl Identity {
     pub fn signing_seed(&self) -> Result<[u8; 32], NodeError> {
         let key = KeyPair::from_pem(&self.key_pem).map_err(|e| NodeError::Corrupt(format!("node.key: {e}")))?;
         let der = key.serialize_der();
-        // PKCS#8 v1 for Ed25519 ends with OCTET STRING(OCTET STRING(seed)): the last 32 bytes.
-        let seed = der
-            .get(der.len().saturating_sub(32)..)
-            .filter(|_| der.len() >= 48)
-            .ok_or_else(|| NodeError::Corrupt("node.key is not an Ed25519 PKCS#8 key".into()))?;
-        seed.try_into().map_err(|_| NodeError::Corrupt("node.key seed".into()))
+        // Ed25519 PKCS#8 (v1, or v2 as ring writes it, with the public key appended)
+        // holds the seed as OCTET STRING(OCTET STRING(seed)): `04 22 04 20` + 32 bytes.
+        let seed = ed25519_seed(&der).ok_or_else(|| NodeError::Corrupt("node.key is not an Ed25519 PKCS#8 key".into()))?;
+        Ok(seed)
     }
+}
+
+/// The 32-byte seed inside an Ed25519 PKCS#8 document.
+fn ed25519_seed(der: &[u8]) -> Option<[u8; 32]> {
+    let at = der.windows(4).position(|w| w == [0x04, 0x22, 0x04, 0x20])?;
+    der.get(at + 4..at + 36)?.try_into().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signing_seed_matches_the_certified_public_key() {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        let seed = ed25519_seed(&key.serialize_der()).unwrap();
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        assert_eq!(public.as_slice(), key.public_key_raw());
+    }
 
     #[test]
     fn invites_parse_and_reject_garbage() {

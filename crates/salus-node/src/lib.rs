@@ -5,6 +5,8 @@
 //! * [`store`]: the node's SQLite database: datasets (by path and checksum), policy,
 //!   studies and their frozen cohorts, the privacy ledger, consent records, witness state.
 //! * [`datasets`]: registering a CSV/Parquet file with a schema, validated row by row.
+//! * [`witness`]: the node witnesses the hub's audit log (cosigns consistent
+//!   checkpoints, raises a persisted alarm on a forked history).
 //! * [`worker`]: the long-poll loop that approves or refuses studies by policy,
 //!   computes contributions and runs the node's side of the protection protocol.
 //!
@@ -14,6 +16,7 @@
 pub mod datasets;
 pub mod identity;
 pub mod store;
+pub mod witness;
 pub mod worker;
 
 use std::path::{Path, PathBuf};

@@ -269,6 +269,32 @@ impl NodeStore {
             .await?;
         rows.iter().map(|r| Ok(r.try_get::<Vec<u8>, _>("cohort")?)).collect()
     }
+
+    // ---- audit witness ----
+
+    /// The witness record (JSON, see [`crate::witness`]), if the node has witnessed anything.
+    pub async fn witness_json(&self) -> Result<Option<String>, NodeError> {
+        Ok(sqlx::query("SELECT state_json FROM witness WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("state_json"))
+            .transpose()?)
+    }
+
+    /// Forgets everything witnessed (operator reset after an investigated alarm).
+    pub async fn delete_witness(&self) -> Result<(), NodeError> {
+        sqlx::query("DELETE FROM witness WHERE id = 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Replaces the witness record.
+    pub async fn put_witness_json(&self, json: &str) -> Result<(), NodeError> {
+        sqlx::query("INSERT INTO witness (id, state_json) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET state_json = excluded.state_json")
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 fn dataset_record(r: &sqlx::sqlite::SqliteRow) -> Result<DatasetRecord, NodeError> {

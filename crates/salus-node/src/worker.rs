@@ -158,10 +158,11 @@ impl Worker {
 
     async fn poll_once(&mut self) -> Result<(), NodeError> {
         let path = format!(
-            "/node/poll?epoch={}&after={}&wait_ms={}",
+            "/node/poll?epoch={}&after={}&wait_ms={}&witnessed={}",
             self.epoch,
             self.after,
-            POLL_WAIT.as_millis()
+            POLL_WAIT.as_millis(),
+            crate::witness::witnessed_size(&self.store).await?
         );
         let resp: PollResponse = self.client.get_with_timeout(&path, POLL_WAIT + Duration::from_secs(15)).await?;
         if resp.epoch != self.epoch {
@@ -169,6 +170,12 @@ impl Worker {
             self.sessions.clear();
         }
         self.epoch = resp.epoch;
+        // Witness the audit log; a hub caught forking its history gets no more work.
+        if crate::witness::refuse_work(&self.store, &self.identity, &self.client, resp.checkpoint.as_ref()).await? {
+            self.sessions.clear();
+            self.after = resp.last_seq;
+            return Ok(());
+        }
         for item in resp.items {
             if let Err(e) = self.handle(item).await {
                 if matches!(&e, NodeError::Net(n) if n.is_transient()) {

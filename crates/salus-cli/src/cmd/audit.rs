@@ -1,7 +1,7 @@
-//! `salus audit`: verify an audit export offline, print an inclusion proof for
-//! one entry, and (wired by the hub) export the log.
+//! `salus audit`: export the hub's log (from a running hub or a stopped hub's
+//! database), verify an export offline, print an inclusion proof for one entry.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -9,6 +9,7 @@ use salus_audit::{
     AuditExport, Checkpoint, Hash, LogEntry, MerkleTree, NoteVerifier, SignedNote, VerifyOptions,
     VerifyReport, leaf_hash, verify_export_with, verify_inclusion,
 };
+use salus_net::client::{Credentials, HubClient};
 use serde_json::json;
 
 #[derive(Debug, clap::Subcommand)]
@@ -48,9 +49,15 @@ pub enum AuditCommand {
         /// Running hub to export from.
         #[arg(long, required_unless_present = "db", conflicts_with = "db")]
         hub: Option<String>,
-        /// Database of a stopped hub.
+        /// Database of a stopped hub (SQLite file, or a postgres:// URL); opened read-only.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Your API token (researcher or admin), for `--hub`.
+        #[arg(long, env = "SALUS_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// The hub's CA certificate (PEM), for `--hub`.
+        #[arg(long, env = "SALUS_HUB_CA")]
+        ca: Option<PathBuf>,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -76,8 +83,52 @@ pub fn run(command: AuditCommand) -> anyhow::Result<ExitCode> {
         AuditCommand::Prove { entry, file, json } => {
             prove(entry, &file, json).map(|()| ExitCode::SUCCESS)
         }
-        AuditCommand::Export { .. } => anyhow::bail!("audit export is wired by the hub"),
+        AuditCommand::Export {
+            hub,
+            db,
+            token,
+            ca,
+            out,
+        } => export(hub, db, token, ca, &out).map(|()| ExitCode::SUCCESS),
     }
+}
+
+fn export(
+    hub: Option<String>,
+    db: Option<PathBuf>,
+    token: Option<String>,
+    ca: Option<PathBuf>,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let bytes = super::runtime()?.block_on(async {
+        match (hub, db) {
+            (_, Some(db)) => salus_cli::audit_export::export_database(&db).await,
+            (Some(url), None) => {
+                let token = token
+                    .context("--hub needs --token (or SALUS_TOKEN): a researcher or admin token")?;
+                let ca =
+                    ca.context("--hub needs --ca (or SALUS_HUB_CA): the hub's CA certificate")?;
+                let ca_pem = std::fs::read_to_string(&ca)
+                    .with_context(|| format!("reading the hub CA {}", ca.display()))?;
+                let client = HubClient::new(&url, &ca_pem, Credentials::Token(&token))?;
+                salus_cli::audit_export::fetch_export(&client).await
+            }
+            (None, None) => {
+                bail!("give --hub URL (a running hub) or --db PATH (a stopped hub's database)")
+            }
+        }
+    })?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let report = verify_export_with(&bytes, &VerifyOptions::default());
+    eprintln!(
+        "wrote {} ({} entries, {} checkpoints, {} witnesses); check it with `salus audit verify {}`",
+        out.display(),
+        report.entries,
+        report.checkpoints,
+        report.witnesses,
+        out.display()
+    );
+    Ok(())
 }
 
 fn verify(file: &PathBuf, as_json: bool, options: &VerifyOptions) -> anyhow::Result<ExitCode> {

@@ -50,16 +50,24 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     say("salus demo: hub + 3 nodes on loopback, real TLS, GBSG2 breast cancer data split into 3 sites");
     let sites = demo_data::split_gbsg2(&work)?;
-    let schema = DatasetSchema::from_text(demo_data::GBSG2_SCHEMA)?;
 
     let mut fed = Federation::start(&work, super::sessions::hub_sessions(), super::sessions::node_sessions(), 30).await?;
     say(&format!("[1/4] hub listening on {}", fed.hub_url()));
     let mut enroll_secs = Vec::new();
     for site in &sites {
         let policy = NodePolicy::from_text(&site.policy)?;
-        let t = fed
-            .add_node(&site.name, &site.organisation, &[("gbsg2", &site.file, &schema)], Some(&policy))
-            .await?;
+        let schemas = site
+            .datasets
+            .iter()
+            .map(|(_, _, text)| DatasetSchema::from_text(text))
+            .collect::<Result<Vec<_>, _>>()?;
+        let datasets: Vec<(&str, &Path, &DatasetSchema)> = site
+            .datasets
+            .iter()
+            .zip(&schemas)
+            .map(|((name, file, _), schema)| (name.as_str(), file.as_path(), schema))
+            .collect();
+        let t = fed.add_node(&site.name, &site.organisation, &datasets, Some(&policy)).await?;
         enroll_secs.push(t.as_secs_f64());
         say(&format!("[2/4] enrolled {} ({}, {} patients) in {:.0} ms", site.name, site.organisation, site.rows, t.as_secs_f64() * 1000.0));
     }
@@ -93,20 +101,29 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             }
         }
     }
+    let audit_bytes = salus_cli::audit_export::fetch_export(&fed.client()?).await?;
     fed.shutdown().await;
+    let audit_path = args.out.join("audit.log");
+    std::fs::write(&audit_path, &audit_bytes).with_context(|| format!("writing {}", audit_path.display()))?;
+    let audit = salus_cli::audit_export::verify_bytes(&audit_bytes);
+    say(&format!(
+        "[4/4] audit log: {} entries, {} checkpoints, {} witnesses, valid: {}",
+        audit["entries"], audit["checkpoints"], audit["witnesses"], audit["valid"]
+    ));
 
     let report = serde_json::json!({
         "sites": sites.len(),
         "dataset": dataset_json(&sites),
         "enrollment_seconds": enroll_secs,
         "studies": studies,
+        "audit": audit,
         "total_seconds": started.elapsed().as_secs_f64(),
     });
     write_reports(&args.out, &report)?;
     if !args.keep {
         let _ = std::fs::remove_dir_all(&work);
     }
-    say(&format!("[4/4] wrote {}/report.json and report.html in {:.1} s", args.out.display(), started.elapsed().as_secs_f64()));
+    say(&format!("[4/4] wrote {}/report.json, report.html and audit.log in {:.1} s", args.out.display(), started.elapsed().as_secs_f64()));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
