@@ -72,11 +72,12 @@ pub(crate) fn encode(
     subset: Option<&[bool]>,
 ) -> Result<Encoded> {
     if let Some(s) = subset
-        && s.len() != table.nrows() {
-            return Err(AnonError::Config(
-                "the research subset must flag every row of the table".into(),
-            ));
-        }
+        && s.len() != table.nrows()
+    {
+        return Err(AnonError::Config(
+            "the research subset must flag every row of the table".into(),
+        ));
+    }
     let in_subset = |row: usize| subset.is_none_or(|s| s[row]);
     let mut shift = 0u32;
     let mut encoded_qis = Vec::with_capacity(qis.len());
@@ -137,12 +138,13 @@ fn encode_qi(table: &Table, name: &str, hierarchy: &Hierarchy) -> Result<Encoded
     for row in 0..table.nrows() {
         let value = column.display(row).map(|v| v.into_owned());
         if let Some(v) = &value
-            && !hierarchy.contains(v) {
-                if unknown == 0 {
-                    first_unknown = row + 1;
-                }
-                unknown += 1;
+            && !hierarchy.contains(v)
+        {
+            if unknown == 0 {
+                first_unknown = row + 1;
             }
+            unknown += 1;
+        }
         let next = values.len() as u32;
         let code = *code_of.entry(value.clone()).or_insert_with(|| {
             values.push(value);

@@ -13,15 +13,15 @@ use tokio::task::JoinHandle;
 use salus_core::policy::NodePolicy;
 use salus_core::schema::DatasetSchema;
 use salus_core::study::StudySpec;
-use salus_protect::HubSessionFactory as SessionFactory;
 use salus_hub::server::{self, RunningHub};
 use salus_hub::{HubConfig, ca::Ca};
 use salus_net::client::{Credentials, HubClient};
-use salus_protect::NodeSessionFactory;
 use salus_node::identity::Invite;
 use salus_node::store::NodeStore;
 use salus_node::worker::Worker;
 use salus_node::{NodeConfig, NodeError, datasets};
+use salus_protect::HubSessionFactory as SessionFactory;
+use salus_protect::NodeSessionFactory;
 use salus_wire::{StudyInfo, StudyResult, SubmitStudy};
 
 /// A node running as a task.
@@ -64,7 +64,13 @@ impl Federation {
     ) -> anyhow::Result<Federation> {
         let mut hub_config = HubConfig::new(dir.join("hub"));
         hub_config.round_timeout_secs = round_timeout_secs;
-        let hub = server::start(&hub_config, "127.0.0.1:0".parse()?, &[], hub_sessions.clone()).await?;
+        let hub = server::start(
+            &hub_config,
+            "127.0.0.1:0".parse()?,
+            &[],
+            hub_sessions.clone(),
+        )
+        .await?;
         let hub_addr = hub.addr;
         let researcher_token = hub
             .coordinator
@@ -92,12 +98,18 @@ impl Federation {
 
     /// The hub CA certificate (PEM).
     pub fn ca_pem(&self) -> anyhow::Result<String> {
-        Ok(std::fs::read_to_string(self.hub_config.data_dir.join("ca.pem"))?)
+        Ok(std::fs::read_to_string(
+            self.hub_config.data_dir.join("ca.pem"),
+        )?)
     }
 
     /// A researcher client with the given token.
     pub fn client_with(&self, token: &str) -> anyhow::Result<HubClient> {
-        Ok(HubClient::new(&self.hub_url(), &self.ca_pem()?, Credentials::Token(token))?)
+        Ok(HubClient::new(
+            &self.hub_url(),
+            &self.ca_pem()?,
+            Credentials::Token(token),
+        )?)
     }
 
     /// The default researcher's client.
@@ -108,7 +120,11 @@ impl Federation {
     /// Creates an invite as the hub operator would (`salus hub invite`).
     pub async fn invite(&self, organisation: &str) -> anyhow::Result<String> {
         let hub = self.hub.as_ref().context("the hub is stopped")?;
-        let secret = hub.coordinator.store().create_invite(organisation, 3600).await?;
+        let secret = hub
+            .coordinator
+            .store()
+            .create_invite(organisation, 3600)
+            .await?;
         let ca = Ca::load_or_create(&self.hub_config.data_dir, &[])?;
         Ok(Invite::format(&secret, ca.fingerprint()))
     }
@@ -129,8 +145,14 @@ impl Federation {
         let enroll_time = started.elapsed();
         let store = NodeStore::open(&config).await?;
         for (ds, file, schema) in datasets {
-            let delimiter = if file.extension().is_some_and(|e| e == "tsv") { b'\t' } else { b',' };
-            store.put_dataset(&datasets::register(ds, file, (*schema).clone(), delimiter)?).await?;
+            let delimiter = if file.extension().is_some_and(|e| e == "tsv") {
+                b'\t'
+            } else {
+                b','
+            };
+            store
+                .put_dataset(&datasets::register(ds, file, (*schema).clone(), delimiter)?)
+                .await?;
         }
         if let Some(p) = policy {
             store.set_policy(p).await?;
@@ -144,19 +166,28 @@ impl Federation {
         self.spawn_worker(&mut handle).await?;
         self.nodes.push(handle);
         if let Some((first, ..)) = datasets.first() {
-            self.wait_announced(name, first, Duration::from_secs(30)).await?;
+            self.wait_announced(name, first, Duration::from_secs(30))
+                .await?;
         }
         Ok(enroll_time)
     }
 
     /// Waits until the hub's catalogue lists `node` as a holder of `dataset` (the
     /// worker announces its datasets on its first contact with the hub).
-    async fn wait_announced(&self, node: &str, dataset: &str, timeout: Duration) -> anyhow::Result<()> {
+    async fn wait_announced(
+        &self,
+        node: &str,
+        dataset: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<()> {
         let client = self.client()?;
         let deadline = Instant::now() + timeout;
         loop {
             let catalogue: Vec<salus_wire::CatalogueEntry> = client.get("/catalogue").await?;
-            if catalogue.iter().any(|e| e.name == dataset && e.nodes.iter().any(|n| n == node)) {
+            if catalogue
+                .iter()
+                .any(|e| e.name == dataset && e.nodes.iter().any(|n| n == node))
+            {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -225,7 +256,14 @@ impl Federation {
         let mut last = None;
         // The port may take a moment to be free again.
         for _ in 0..50 {
-            match server::start(&self.hub_config, self.hub_addr, &[], self.hub_sessions.clone()).await {
+            match server::start(
+                &self.hub_config,
+                self.hub_addr,
+                &[],
+                self.hub_sessions.clone(),
+            )
+            .await
+            {
                 Ok(h) => {
                     self.hub = Some(h);
                     return Ok(());
@@ -236,7 +274,10 @@ impl Federation {
                 }
             }
         }
-        bail!("could not restart the hub: {}", last.map(|e| e.to_string()).unwrap_or_default())
+        bail!(
+            "could not restart the hub: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )
     }
 
     /// Submits a study as the default researcher.
@@ -247,14 +288,19 @@ impl Federation {
                 "/studies",
                 &SubmitStudy {
                     spec: spec.clone(),
-                    researcher_key: (spec.protection.as_str() == "threshold-he").then(|| self.researcher_keys.1.clone()),
+                    researcher_key: (spec.protection.as_str() == "threshold-he")
+                        .then(|| self.researcher_keys.1.clone()),
                 },
             )
             .await?)
     }
 
     /// Submits a study and waits for its result.
-    pub async fn run_study(&self, spec: &StudySpec, timeout: Duration) -> anyhow::Result<(StudyInfo, StudyResult)> {
+    pub async fn run_study(
+        &self,
+        spec: &StudySpec,
+        timeout: Duration,
+    ) -> anyhow::Result<(StudyInfo, StudyResult)> {
         let info = self.submit(spec).await?;
         let result = self.wait(&info.id, timeout).await?;
         Ok((info, result))
@@ -268,7 +314,8 @@ impl Federation {
             let info: StudyInfo = client.get(&format!("/studies/{id}")).await?;
             match info.status.as_str() {
                 "completed" => {
-                    let mut result: StudyResult = client.get(&format!("/studies/{id}/result")).await?;
+                    let mut result: StudyResult =
+                        client.get(&format!("/studies/{id}/result")).await?;
                     open_encrypted_result(&self.researcher_keys.0, &mut result)?;
                     return Ok(result);
                 }
@@ -280,7 +327,12 @@ impl Federation {
     }
 
     /// Waits until a study reaches `status`, returning its info.
-    pub async fn wait_status(&self, id: &str, status: &str, timeout: Duration) -> anyhow::Result<StudyInfo> {
+    pub async fn wait_status(
+        &self,
+        id: &str,
+        status: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<StudyInfo> {
         let client = self.client()?;
         let deadline = Instant::now() + timeout;
         loop {
@@ -289,7 +341,11 @@ impl Federation {
                 return Ok(info);
             }
             if Instant::now() > deadline {
-                bail!("study is {} (wanted {status}) after {timeout:?}: {:?}", info.status, info.error);
+                bail!(
+                    "study is {} (wanted {status}) after {timeout:?}: {:?}",
+                    info.status,
+                    info.error
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -313,15 +369,20 @@ impl Federation {
 /// summed vector, replays the hub's study plan on it and applies the same disclosure
 /// control the hub applies to secure-aggregation results (the minimum cell count from
 /// the privacy record). Results that are not encrypted are left unchanged.
-pub fn open_encrypted_result(researcher_secret: &str, result: &mut StudyResult) -> anyhow::Result<()> {
+pub fn open_encrypted_result(
+    researcher_secret: &str,
+    result: &mut StudyResult,
+) -> anyhow::Result<()> {
     let Some(blob) = result.result.get("encrypted_sum").and_then(|b| b.as_str()) else {
         return Ok(());
     };
     let sum = salus_protect::decrypt_encrypted_sum(researcher_secret, blob)
         .map_err(|e| anyhow::anyhow!("opening the encrypted result: {e}"))?;
     let round = result.result["round"].as_u64().unwrap_or(0) as u32;
-    let mut plan: salus_study::plan::StudyPlan = serde_json::from_value(result.result["plan"].clone())
-        .map_err(|e| anyhow::anyhow!("the encrypted result carries an unreadable study plan: {e}"))?;
+    let mut plan: salus_study::plan::StudyPlan =
+        serde_json::from_value(result.result["plan"].clone()).map_err(|e| {
+            anyhow::anyhow!("the encrypted result carries an unreadable study plan: {e}")
+        })?;
     plan.absorb(round, &sum)?;
     let released = plan.release(result.privacy.min_cell_count)?;
     result.privacy.suppressed_cells = released.suppressed_cells;

@@ -17,7 +17,8 @@ const GBSG2: &str = include_str!("../../../data/gbsg2/gbsg2.csv");
 fn gbsg2() -> Table {
     let mut t = salus_table::read_csv(GBSG2.as_bytes(), &CsvOptions::default()).unwrap();
     let pids = (1..=t.nrows()).map(|i| Some(format!("G{i:04}"))).collect();
-    t.push_column(salus_table::Column::text("pid", pids)).unwrap();
+    t.push_column(salus_table::Column::text("pid", pids))
+        .unwrap();
     t
 }
 
@@ -33,12 +34,22 @@ fn spec(text: &str) -> StudySpec {
     StudySpec::from_toml(text).unwrap()
 }
 
-const SPLITS: [(&str, usize, usize); 3] = [("site-a", 0, 300), ("site-b", 300, 520), ("site-c", 520, 686)];
+const SPLITS: [(&str, usize, usize); 3] = [
+    ("site-a", 0, 300),
+    ("site-b", 300, 520),
+    ("site-c", 520, 686),
+];
 
-async fn federation(dir: &std::path::Path, policy: Option<&NodePolicy>, timeout: u64) -> Federation {
+async fn federation(
+    dir: &std::path::Path,
+    policy: Option<&NodePolicy>,
+    timeout: u64,
+) -> Federation {
     // Logs of the hub and nodes appear with a failing test's output.
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_test_writer()
         .try_init();
     let mut fed = Federation::start(
@@ -52,9 +63,14 @@ async fn federation(dir: &std::path::Path, policy: Option<&NodePolicy>, timeout:
     let schema = DatasetSchema::from_text(SCHEMA).unwrap();
     for (name, from, to) in SPLITS {
         let file = site_file(dir, name, from, to);
-        fed.add_node(name, &format!("Org {name}"), &[("gbsg2", &file, &schema)], policy)
-            .await
-            .unwrap();
+        fed.add_node(
+            name,
+            &format!("Org {name}"),
+            &[("gbsg2", &file, &schema)],
+            policy,
+        )
+        .await
+        .unwrap();
     }
     fed
 }
@@ -83,10 +99,15 @@ fn pooled_reference() -> (u64, f64, u64, u64) {
     let t = gbsg2();
     let ages = t.numeric("age").unwrap();
     let hor = t.text("horTh").unwrap();
-    let rows: Vec<usize> = (0..t.nrows()).filter(|&i| ages[i].unwrap() >= 40.0).collect();
+    let rows: Vec<usize> = (0..t.nrows())
+        .filter(|&i| ages[i].unwrap() >= 40.0)
+        .collect();
     let n = rows.len() as u64;
     let mean = rows.iter().map(|&i| ages[i].unwrap()).sum::<f64>() / n as f64;
-    let yes = rows.iter().filter(|&&i| hor[i].as_deref() == Some("yes")).count() as u64;
+    let yes = rows
+        .iter()
+        .filter(|&&i| hor[i].as_deref() == Some("yes"))
+        .count() as u64;
     (n, mean, n - yes, yes)
 }
 
@@ -94,7 +115,10 @@ fn pooled_reference() -> (u64, f64, u64, u64) {
 async fn federated_descriptives_equal_pooled_values() {
     let dir = tempfile::tempdir().unwrap();
     let fed = federation(dir.path(), None, 20).await;
-    let (_, result) = fed.run_study(&spec(DESCRIPTIVE), Duration::from_secs(60)).await.unwrap();
+    let (_, result) = fed
+        .run_study(&spec(DESCRIPTIVE), Duration::from_secs(60))
+        .await
+        .unwrap();
     let (n, mean, no, yes) = pooled_reference();
     assert_eq!(result.status, "completed");
     assert_eq!(result.result["n"], n);
@@ -116,7 +140,10 @@ async fn bad_specs_and_credentials_get_clear_errors() {
     let mut s = spec(DESCRIPTIVE);
     s.dataset = "nope".into();
     let err = fed.submit(&s).await.unwrap_err().to_string();
-    assert!(err.contains("no node holds dataset `nope`") && err.contains("gbsg2"), "{err}");
+    assert!(
+        err.contains("no node holds dataset `nope`") && err.contains("gbsg2"),
+        "{err}"
+    );
     // Unknown column.
     let s = spec(&DESCRIPTIVE.replace("\"age\", \"horTh\"", "\"bmi\""));
     let err = fed.submit(&s).await.unwrap_err().to_string();
@@ -128,17 +155,42 @@ async fn bad_specs_and_credentials_get_clear_errors() {
     // Malformed body: the server answers 4xx with a message, nothing is stored.
     let before: Vec<salus_wire::StudyInfo> = client.get("/studies").await.unwrap();
     let bad = serde_json::json!({"spec": {"name": "x", "dataset": "gbsg2", "analysis": {"type": "magic"}}});
-    let err = client.post::<_, serde_json::Value>("/studies", &bad).await.unwrap_err();
-    assert!(matches!(err, NetError::Api { status: 400..=499, .. }), "{err}");
+    let err = client
+        .post::<_, serde_json::Value>("/studies", &bad)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            NetError::Api {
+                status: 400..=499,
+                ..
+            }
+        ),
+        "{err}"
+    );
     let after: Vec<salus_wire::StudyInfo> = client.get("/studies").await.unwrap();
     assert_eq!(before.len(), after.len());
     // Unknown and expired tokens.
     let stranger = fed.client_with("slt_not-a-token").unwrap();
-    let err = stranger.get::<serde_json::Value>("/studies").await.unwrap_err();
+    let err = stranger
+        .get::<serde_json::Value>("/studies")
+        .await
+        .unwrap_err();
     assert!(matches!(err, NetError::Api { status: 401, .. }), "{err}");
     let hub = fed.hub.as_ref().unwrap();
-    let expired = hub.coordinator.store().create_token("bob", "x", "researcher", -1).await.unwrap();
-    let err = fed.client_with(&expired).unwrap().get::<serde_json::Value>("/studies").await.unwrap_err();
+    let expired = hub
+        .coordinator
+        .store()
+        .create_token("bob", "x", "researcher", -1)
+        .await
+        .unwrap();
+    let err = fed
+        .client_with(&expired)
+        .unwrap()
+        .get::<serde_json::Value>("/studies")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("expired"), "{err}");
     fed.shutdown().await;
 }
@@ -149,8 +201,15 @@ async fn policy_refusal_names_the_rule() {
     let policy = NodePolicy::from_text("allowed_researchers = ['carol']").unwrap();
     let fed = federation(dir.path(), Some(&policy), 20).await;
     let info = fed.submit(&spec(DESCRIPTIVE)).await.unwrap();
-    let err = fed.wait(&info.id, Duration::from_secs(30)).await.unwrap_err().to_string();
-    assert!(err.contains("allowed_researchers") && err.contains("alice"), "{err}");
+    let err = fed
+        .wait(&info.id, Duration::from_secs(30))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("allowed_researchers") && err.contains("alice"),
+        "{err}"
+    );
     fed.shutdown().await;
 }
 
@@ -158,8 +217,15 @@ async fn policy_refusal_names_the_rule() {
 async fn small_cohorts_are_refused_by_the_node() {
     let dir = tempfile::tempdir().unwrap();
     let fed = federation(dir.path(), None, 20).await;
-    let info = fed.submit(&spec(&DESCRIPTIVE.replace("age >= 40", "age >= 79"))).await.unwrap();
-    let err = fed.wait(&info.id, Duration::from_secs(30)).await.unwrap_err().to_string();
+    let info = fed
+        .submit(&spec(&DESCRIPTIVE.replace("age >= 40", "age >= 79")))
+        .await
+        .unwrap();
+    let err = fed
+        .wait(&info.id, Duration::from_secs(30))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("min_cell_count"), "{err}");
     fed.shutdown().await;
 }
@@ -168,7 +234,14 @@ async fn small_cohorts_are_refused_by_the_node() {
 async fn revoked_nodes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut fed = federation(dir.path(), None, 20).await;
-    fed.hub.as_ref().unwrap().coordinator.store().revoke_node("site-c").await.unwrap();
+    fed.hub
+        .as_ref()
+        .unwrap()
+        .coordinator
+        .store()
+        .revoke_node("site-c")
+        .await
+        .unwrap();
     // The revoked node's worker stops with a clear error at its next request.
     for _ in 0..200 {
         if !fed.nodes[2].is_running() {
@@ -178,7 +251,10 @@ async fn revoked_nodes_are_refused() {
     }
     assert!(!fed.nodes[2].is_running(), "revoked node still running");
     // Studies now only involve the remaining nodes.
-    let (_, result) = fed.run_study(&spec(DESCRIPTIVE), Duration::from_secs(60)).await.unwrap();
+    let (_, result) = fed
+        .run_study(&spec(DESCRIPTIVE), Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(result.privacy.nodes, vec!["site-a", "site-b"]);
     fed.kill_node("site-c").await.unwrap();
     fed.shutdown().await;
@@ -192,7 +268,12 @@ async fn a_node_that_disappears_fails_the_study_cleanly() {
     let info = fed.submit(&spec(DESCRIPTIVE)).await.unwrap();
     // site-b never decides: the study waits; bring it back and it completes.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let status: salus_wire::StudyInfo = fed.client().unwrap().get(&format!("/studies/{}", info.id)).await.unwrap();
+    let status: salus_wire::StudyInfo = fed
+        .client()
+        .unwrap()
+        .get(&format!("/studies/{}", info.id))
+        .await
+        .unwrap();
     assert_eq!(status.status, "submitted");
     fed.restart_node("site-b").await.unwrap();
     let r = fed.wait(&info.id, Duration::from_secs(60)).await.unwrap();

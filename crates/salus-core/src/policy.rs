@@ -100,7 +100,11 @@ pub struct Refusal {
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused by policy rule `{}`: {}", self.rule, self.message)
+        write!(
+            f,
+            "refused by policy rule `{}`: {}",
+            self.rule, self.message
+        )
     }
 }
 
@@ -109,13 +113,22 @@ impl NodePolicy {
     pub fn from_text(text: &str) -> Result<Self, CoreError> {
         let p: NodePolicy = parse_document("node policy", text)?;
         if p.min_cell_count == 0 {
-            return Err(CoreError::invalid("node policy", "min_cell_count must be at least 1"));
+            return Err(CoreError::invalid(
+                "node policy",
+                "min_cell_count must be at least 1",
+            ));
         }
         if !(p.max_parameters_per_row > 0.0 && p.max_parameters_per_row <= 1.0) {
-            return Err(CoreError::invalid("node policy", "max_parameters_per_row must be in (0, 1]"));
+            return Err(CoreError::invalid(
+                "node policy",
+                "max_parameters_per_row must be in (0, 1]",
+            ));
         }
         if !(p.privacy_budget_rho >= 0.0 && p.privacy_budget_rho.is_finite()) {
-            return Err(CoreError::invalid("node policy", "privacy_budget_rho must be a non-negative number"));
+            return Err(CoreError::invalid(
+                "node policy",
+                "privacy_budget_rho must be a non-negative number",
+            ));
         }
         Ok(p)
     }
@@ -138,7 +151,9 @@ impl NodePolicy {
                 ),
             });
         }
-        if !self.allowed_researchers.is_empty() && !self.allowed_researchers.iter().any(|r| r == researcher) {
+        if !self.allowed_researchers.is_empty()
+            && !self.allowed_researchers.iter().any(|r| r == researcher)
+        {
             return Err(Refusal {
                 rule: "allowed_researchers".into(),
                 message: format!(
@@ -157,7 +172,9 @@ impl NodePolicy {
                 ),
             });
         }
-        if !self.allowed_purposes.is_empty() && !self.allowed_purposes.iter().any(|p| p == &spec.purpose) {
+        if !self.allowed_purposes.is_empty()
+            && !self.allowed_purposes.iter().any(|p| p == &spec.purpose)
+        {
             return Err(Refusal {
                 rule: "allowed_purposes".into(),
                 message: format!(
@@ -205,13 +222,21 @@ mod tests {
     use super::*;
 
     fn spec(kind: &str) -> StudySpec {
-        StudySpec::from_toml(&format!("name='x'\ndataset='d'\n[analysis]\ntype='{kind}'\n")).unwrap()
+        StudySpec::from_toml(&format!(
+            "name='x'\ndataset='d'\n[analysis]\ntype='{kind}'\n"
+        ))
+        .unwrap()
     }
 
     #[test]
     fn refusals_name_the_rule() {
-        let p = NodePolicy::from_text("allowed_analyses = ['kaplan-meier']\nallowed_researchers=['alice']").unwrap();
-        let r = p.check_study(&spec("descriptive"), "alice", "x").unwrap_err();
+        let p = NodePolicy::from_text(
+            "allowed_analyses = ['kaplan-meier']\nallowed_researchers=['alice']",
+        )
+        .unwrap();
+        let r = p
+            .check_study(&spec("descriptive"), "alice", "x")
+            .unwrap_err();
         assert_eq!(r.rule, "allowed_analyses");
         let mut s = spec("descriptive");
         s.analysis = salus_analysis_km();
@@ -225,7 +250,10 @@ mod tests {
             time: "t".into(),
             event: "e".into(),
             group: None,
-            grid: crate::study::GridSpec { step: 1.0, max: None },
+            grid: crate::study::GridSpec {
+                step: 1.0,
+                max: None,
+            },
             at: vec![],
         }
     }
@@ -234,7 +262,10 @@ mod tests {
     fn small_cohorts_and_big_models_refused() {
         let p = NodePolicy::default();
         assert_eq!(p.check_cohort(4, 0).unwrap_err().rule, "min_cell_count");
-        assert_eq!(p.check_cohort(10, 5).unwrap_err().rule, "max_parameters_per_row");
+        assert_eq!(
+            p.check_cohort(10, 5).unwrap_err().rule,
+            "max_parameters_per_row"
+        );
         assert!(p.check_cohort(100, 5).is_ok());
     }
 }

@@ -94,7 +94,9 @@ impl DatasetSchema {
             if col.column_type == ColumnType::Categorical && col.levels.is_empty() {
                 return Err(CoreError::invalid(
                     what,
-                    format!("categorical column `{name}` needs `levels = [...]` (the public list of its values)"),
+                    format!(
+                        "categorical column `{name}` needs `levels = [...]` (the public list of its values)"
+                    ),
                 ));
             }
             if let Some([lo, hi]) = col.bounds
@@ -102,7 +104,9 @@ impl DatasetSchema {
             {
                 return Err(CoreError::invalid(
                     what,
-                    format!("column `{name}` has bounds [{lo}, {hi}]; the lower bound must be below the upper"),
+                    format!(
+                        "column `{name}` has bounds [{lo}, {hi}]; the lower bound must be below the upper"
+                    ),
                 ));
             }
         }
@@ -158,8 +162,9 @@ mod tests {
 
     #[test]
     fn categorical_needs_levels() {
-        let err = DatasetSchema::from_text("[columns.x]\ntype = \"categorical\"\nrole = \"covariate\"\n")
-            .unwrap_err();
+        let err =
+            DatasetSchema::from_text("[columns.x]\ntype = \"categorical\"\nrole = \"covariate\"\n")
+                .unwrap_err();
         assert!(err.to_string().contains("levels"), "{err}");
     }
 
@@ -170,13 +175,20 @@ mod tests {
         )
         .unwrap();
         assert!(s.analysis_column("pid").is_err());
-        assert!(s.analysis_column("nope").unwrap_err().to_string().contains("pid"));
+        assert!(
+            s.analysis_column("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("pid")
+        );
     }
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let err = DatasetSchema::from_text("[columns.x]\ntype = \"numeric\"\nrole = \"covariate\"\nlevel = 3\n")
-            .unwrap_err();
+        let err = DatasetSchema::from_text(
+            "[columns.x]\ntype = \"numeric\"\nrole = \"covariate\"\nlevel = 3\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("level"), "{err}");
     }
 }

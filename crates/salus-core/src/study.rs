@@ -244,7 +244,10 @@ impl StudySpec {
     pub fn validate(&self) -> Result<(), CoreError> {
         let what = "study spec";
         if self.dataset.trim().is_empty() {
-            return Err(CoreError::invalid(what, "`dataset` is empty; name a dataset from the catalogue"));
+            return Err(CoreError::invalid(
+                what,
+                "`dataset` is empty; name a dataset from the catalogue",
+            ));
         }
         if let Some(dp) = &self.dp
             && !(dp.epsilon > 0.0 && dp.epsilon.is_finite() && dp.delta > 0.0 && dp.delta < 1.0)
@@ -268,10 +271,16 @@ impl StudySpec {
             }
             AnalysisSpec::KaplanMeier { grid, .. } => check_grid(grid)?,
             AnalysisSpec::Cox {
-                mode, grid, covariates, ..
+                mode,
+                grid,
+                covariates,
+                ..
             } => {
                 if covariates.is_empty() {
-                    return Err(CoreError::invalid(what, "a Cox model needs at least one covariate"));
+                    return Err(CoreError::invalid(
+                        what,
+                        "a Cox model needs at least one covariate",
+                    ));
                 }
                 match (mode, grid) {
                     (CoxMode::PooledGrid, None) => {
@@ -286,12 +295,18 @@ impl StudySpec {
             }
             AnalysisSpec::Logistic { covariates, .. } | AnalysisSpec::Linear { covariates, .. } => {
                 if covariates.is_empty() {
-                    return Err(CoreError::invalid(what, "a regression needs at least one covariate"));
+                    return Err(CoreError::invalid(
+                        what,
+                        "a regression needs at least one covariate",
+                    ));
                 }
             }
             AnalysisSpec::Synthetic { columns, .. } => {
                 if columns.len() < 2 {
-                    return Err(CoreError::invalid(what, "synthetic data needs at least two columns"));
+                    return Err(CoreError::invalid(
+                        what,
+                        "synthetic data needs at least two columns",
+                    ));
                 }
                 if self.dp.is_none() {
                     return Err(CoreError::invalid(
@@ -308,12 +323,18 @@ impl StudySpec {
 
 fn check_grid(grid: &GridSpec) -> Result<(), CoreError> {
     if !(grid.step > 0.0 && grid.step.is_finite()) {
-        return Err(CoreError::invalid("study spec", "grid step must be a positive number"));
+        return Err(CoreError::invalid(
+            "study spec",
+            "grid step must be a positive number",
+        ));
     }
     if let Some(max) = grid.max
         && !(max > grid.step)
     {
-        return Err(CoreError::invalid("study spec", "grid max must exceed one step"));
+        return Err(CoreError::invalid(
+            "study spec",
+            "grid max must exceed one step",
+        ));
     }
     Ok(())
 }
@@ -324,7 +345,8 @@ mod tests {
 
     #[test]
     fn unknown_analysis_is_a_clear_error() {
-        let err = StudySpec::from_toml("name='x'\ndataset='d'\n[analysis]\ntype='magic'\n").unwrap_err();
+        let err =
+            StudySpec::from_toml("name='x'\ndataset='d'\n[analysis]\ntype='magic'\n").unwrap_err();
         assert!(err.to_string().contains("magic"), "{err}");
     }
 

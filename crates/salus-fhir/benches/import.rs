@@ -23,7 +23,11 @@ fn import(c: &mut Criterion) {
     let mut group = c.benchmark_group("import");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     for validate in [true, false] {
-        let name = if validate { "bundle_builtin_views" } else { "bundle_builtin_views_no_validation" };
+        let name = if validate {
+            "bundle_builtin_views"
+        } else {
+            "bundle_builtin_views_no_validation"
+        };
         group.bench_function(name, |b| {
             b.iter(|| {
                 let options = ImportOptions {
@@ -37,7 +41,11 @@ fn import(c: &mut Criterion) {
         });
     }
     group.bench_function("parse_only", |b| {
-        b.iter(|| salus_fhir::reader::read_json(&bytes, "bundle.json").resources.len())
+        b.iter(|| {
+            salus_fhir::reader::read_json(&bytes, "bundle.json")
+                .resources
+                .len()
+        })
     });
     group.finish();
 }
@@ -51,12 +59,20 @@ fn fhirpath(c: &mut Criterion) {
     });
     let env = Environment::default();
     for (name, src) in [
-        ("loinc_code", "code.coding.where(system = 'http://loinc.org').code.first()"),
-        ("quantity_value", "(value.ofType(Quantity).value | value.ofType(integer)).first()"),
+        (
+            "loinc_code",
+            "code.coding.where(system = 'http://loinc.org').code.first()",
+        ),
+        (
+            "quantity_value",
+            "(value.ofType(Quantity).value | value.ofType(integer)).first()",
+        ),
         ("reference_key", "subject.getReferenceKey(Patient)"),
     ] {
         let path = FhirPath::compile(src).expect("path");
-        c.bench_function(&format!("fhirpath/{name}"), |b| b.iter(|| path.evaluate(&obs, &env).expect("eval").len()));
+        c.bench_function(&format!("fhirpath/{name}"), |b| {
+            b.iter(|| path.evaluate(&obs, &env).expect("eval").len())
+        });
     }
 }
 

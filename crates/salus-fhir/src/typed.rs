@@ -62,7 +62,10 @@ pub struct Quantity<'a> {
 impl<'a> Concept<'a> {
     /// The first code of a coding in `system`.
     pub fn code_in(&self, system: &str) -> Option<&'a str> {
-        self.codings.iter().find(|c| c.system == Some(system)).and_then(|c| c.code)
+        self.codings
+            .iter()
+            .find(|c| c.system == Some(system))
+            .and_then(|c| c.code)
     }
 
     /// The first coding.
@@ -100,7 +103,10 @@ impl<'a> Resource<'a> {
     /// The resource, if `json` is an object with a string `resourceType`.
     pub fn new(json: &'a Value) -> Option<Resource<'a>> {
         let resource_type = json.get("resourceType")?.as_str()?;
-        Some(Resource { json, resource_type })
+        Some(Resource {
+            json,
+            resource_type,
+        })
     }
 
     /// The JSON.

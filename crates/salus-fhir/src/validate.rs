@@ -253,7 +253,9 @@ fn check_complex(value: &Value, kind: Kind, path: &dyn Fn() -> String, out: &mut
                 for (i, c) in codings.iter().enumerate() {
                     let p = || format!("{}.coding[{i}]", path());
                     match c.as_object() {
-                        None => out.push(Diagnostic::warning(p(), "a Coding must be a JSON object")),
+                        None => {
+                            out.push(Diagnostic::warning(p(), "a Coding must be a JSON object"))
+                        }
                         Some(c) => {
                             for (name, k) in [
                                 ("system", Kind::String),

@@ -17,7 +17,10 @@ fn batch() -> String {
     for i in 0..MESSAGES {
         let msg = sample
             .replace("Q335939501T337311002", &format!("CTRL{i:06}"))
-            .replace("94000000000", &format!("{:011}", 94_000_000_000u64 + (i as u64 % 250)));
+            .replace(
+                "94000000000",
+                &format!("{:011}", 94_000_000_000u64 + (i as u64 % 250)),
+            );
         out.push_str(&msg);
     }
     out.push_str(&format!("BTS|{MESSAGES}\r"));
@@ -31,14 +34,28 @@ fn benches(c: &mut Criterion) {
     group.bench_function("parse", |b| b.iter(|| parse(&text).messages.len()));
     let parsed = parse(&text);
     assert_eq!(parsed.messages.len(), MESSAGES);
-    group.bench_function("map_to_fhir", |b| b.iter(|| map_messages(&parsed.messages).0.resources().len()));
-    let views = builtin_views(&BuiltinOptions { reference_date: Some("2024-01-01".into()) }).expect("views");
+    group.bench_function("map_to_fhir", |b| {
+        b.iter(|| map_messages(&parsed.messages).0.resources().len())
+    });
+    let views = builtin_views(&BuiltinOptions {
+        reference_date: Some("2024-01-01".into()),
+    })
+    .expect("views");
     for (name, validate) in [("import_views", false), ("import_views_validated", true)] {
         group.bench_function(name, |b| {
             b.iter(|| {
-                let input = Hl7Input { name: "batch.hl7", bytes: text.as_bytes() };
-                let options = ImportOptions { validate, ..ImportOptions::default() };
-                import_hl7([input], views.clone(), options).expect("import").tables["observations"].nrows()
+                let input = Hl7Input {
+                    name: "batch.hl7",
+                    bytes: text.as_bytes(),
+                };
+                let options = ImportOptions {
+                    validate,
+                    ..ImportOptions::default()
+                };
+                import_hl7([input], views.clone(), options)
+                    .expect("import")
+                    .tables["observations"]
+                    .nrows()
             })
         });
     }

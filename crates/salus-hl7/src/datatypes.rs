@@ -36,7 +36,10 @@ const CODING_SYSTEMS: &[(&str, &str)] = &[
     ("UCUM", "http://unitsofmeasure.org"),
     ("C4", "http://www.ama-assn.org/go/cpt"),
     ("CPT", "http://www.ama-assn.org/go/cpt"),
-    ("HCPCS", "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"),
+    (
+        "HCPCS",
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    ),
     ("ATC", "http://www.whocc.no/atc"),
     ("WC", "http://www.whocc.no/atc"),
     ("NCIT", "http://ncimeta.nci.nih.gov"),
@@ -86,7 +89,11 @@ pub fn codeable_concept(e: &Element<'_>, default_system: Option<&str>) -> Option
     let system = comp(e, 3).or_else(|| default_system.map(str::to_owned));
     let primary = comp(e, 1).map(|code| coding(Some(code), comp(e, 2), system));
     let alternate = comp(e, 4).map(|code| coding(Some(code), comp(e, 5), comp(e, 6)));
-    let codings: Vec<Value> = [primary, alternate].into_iter().flatten().flatten().collect();
+    let codings: Vec<Value> = [primary, alternate]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
     let text = comp(e, 9).or_else(|| comp(e, 2));
     if codings.is_empty() && text.is_none() {
         return None;
@@ -163,7 +170,11 @@ pub fn authority_text(e: &Element<'_>) -> Option<String> {
 /// XPN (one repetition) to HumanName: XPN.1.1 family, XPN.2 and XPN.3 given,
 /// XPN.4 suffix, XPN.5 prefix, XPN.6 degree as suffix, XPN.7 name type as `use`.
 pub fn human_name(e: &Element<'_>) -> Option<Value> {
-    let family = e.component(1).subcomponent(1).text().map(|s| s.into_owned());
+    let family = e
+        .component(1)
+        .subcomponent(1)
+        .text()
+        .map(|s| s.into_owned());
     let given: Vec<String> = [comp(e, 2), comp(e, 3)].into_iter().flatten().collect();
     let suffix: Vec<String> = [comp(e, 4), comp(e, 6)].into_iter().flatten().collect();
     let prefix: Vec<String> = comp(e, 5).into_iter().collect();
@@ -202,7 +213,10 @@ fn name_use(code: &str) -> Option<&'static str> {
 /// XAD (one repetition) to Address.
 pub fn address(e: &Element<'_>) -> Option<Value> {
     let lines: Vec<String> = [
-        e.component(1).subcomponent(1).text().map(|s| s.into_owned()),
+        e.component(1)
+            .subcomponent(1)
+            .text()
+            .map(|s| s.into_owned()),
         comp(e, 2),
     ]
     .into_iter()
@@ -256,7 +270,9 @@ fn address_use(code: &str) -> Option<(Option<&'static str>, Option<&'static str>
 pub fn contact_point(e: &Element<'_>, default_use: &str) -> Option<Value> {
     let equipment = comp(e, 3).unwrap_or_default();
     let email = comp(e, 4);
-    let number = comp(e, 12).or_else(|| local_number(e)).or_else(|| comp(e, 1));
+    let number = comp(e, 12)
+        .or_else(|| local_number(e))
+        .or_else(|| comp(e, 1));
     let (system, value) = match (equipment.as_str(), email, number) {
         ("Internet" | "X.400", Some(mail), _) => ("email", mail),
         (_, Some(mail), None) => ("email", mail),
@@ -295,7 +311,11 @@ fn local_number(e: &Element<'_>) -> Option<String> {
 /// XCN (one repetition) as a display text ("given family, prefix"), with XCN.1 as the
 /// identifier: enough for a Reference without inventing Practitioner resources.
 pub fn person_reference(e: &Element<'_>) -> Option<Value> {
-    let family = e.component(2).subcomponent(1).text().map(|s| s.into_owned());
+    let family = e
+        .component(2)
+        .subcomponent(1)
+        .text()
+        .map(|s| s.into_owned());
     let given = comp(e, 3);
     let display: Vec<String> = [comp(e, 6), given, comp(e, 4), family]
         .into_iter()
@@ -379,7 +399,10 @@ mod tests {
                    "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
                    "value": "12345"})
         );
-        assert_eq!(authority_text(&field(&m, "PID", 3)).as_deref(), Some("HOSP"));
+        assert_eq!(
+            authority_text(&field(&m, "PID", 3)).as_deref(),
+            Some("HOSP")
+        );
         assert_eq!(
             human_name(&field(&m, "PID", 5)).unwrap(),
             json!({"use": "official", "family": "Doe", "given": ["Jane", "Q"], "prefix": ["Dr"], "suffix": ["Jr"]})

@@ -18,9 +18,7 @@ impl DateError {
     /// A sentence for diagnostics.
     pub fn describe(self) -> &'static str {
         match self {
-            DateError::Format => {
-                "is not a v2 date/time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])"
-            }
+            DateError::Format => "is not a v2 date/time (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ])",
             DateError::Range => "holds an impossible month, day, hour, minute or offset",
         }
     }
@@ -119,8 +117,16 @@ fn time_part(parts: &Parts<'_>) -> Result<Option<String>, DateError> {
         return Ok(None);
     }
     let hour = num(&d[8..10], 0..=23)?;
-    let minute = if d.len() >= 12 { num(&d[10..12], 0..=59)? } else { 0 };
-    let second = if d.len() >= 14 { num(&d[12..14], 0..=60)? } else { 0 };
+    let minute = if d.len() >= 12 {
+        num(&d[10..12], 0..=59)?
+    } else {
+        0
+    };
+    let second = if d.len() >= 14 {
+        num(&d[12..14], 0..=60)?
+    } else {
+        0
+    };
     let mut out = format!("{hour:02}:{minute:02}:{second:02}");
     if let Some(f) = parts.fraction {
         out.push('.');
@@ -153,8 +159,14 @@ mod tests {
         assert_eq!(to_fhir_datetime("2002").unwrap(), "2002");
         assert_eq!(to_fhir_datetime("200202").unwrap(), "2002-02");
         assert_eq!(to_fhir_datetime("20020215").unwrap(), "2002-02-15");
-        assert_eq!(to_fhir_datetime("2002021509").unwrap(), "2002-02-15T09:00:00");
-        assert_eq!(to_fhir_datetime("200202150930").unwrap(), "2002-02-15T09:30:00");
+        assert_eq!(
+            to_fhir_datetime("2002021509").unwrap(),
+            "2002-02-15T09:00:00"
+        );
+        assert_eq!(
+            to_fhir_datetime("200202150930").unwrap(),
+            "2002-02-15T09:30:00"
+        );
         assert_eq!(
             to_fhir_datetime("20020215093015.1234-0500").unwrap(),
             "2002-02-15T09:30:15.1234-05:00"

@@ -140,10 +140,15 @@ mod tests {
 
     #[test]
     fn locations_read_naturally() {
-        let loc = Location::segment(7, "OBX").in_message(2).with_field("OBX-5");
+        let loc = Location::segment(7, "OBX")
+            .in_message(2)
+            .with_field("OBX-5");
         assert_eq!(loc.to_string(), "message 2, segment 7 (OBX), OBX-5");
         assert_eq!(Location::default().to_string(), "input");
         let d = Diagnostic::warning(loc, "bad");
-        assert_eq!(d.to_string(), "warning: message 2, segment 7 (OBX), OBX-5: bad");
+        assert_eq!(
+            d.to_string(),
+            "warning: message 2, segment 7 (OBX), OBX-5: bad"
+        );
     }
 }

@@ -28,9 +28,7 @@ pub enum Hl7Error {
     #[error("the input holds no HL7 v2 message (no MSH segment found)")]
     NoMessage,
     /// The input held more than one message where exactly one was expected.
-    #[error(
-        "the input holds {count} messages; use `salus_hl7::parse` to read batches and files"
-    )]
+    #[error("the input holds {count} messages; use `salus_hl7::parse` to read batches and files")]
     SeveralMessages {
         /// How many MSH segments were found.
         count: usize,

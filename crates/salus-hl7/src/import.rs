@@ -10,7 +10,9 @@
 use std::collections::HashSet;
 
 use salus_fhir::import::{ImportOptions, ImportOutput, Importer};
-use salus_fhir::{Diagnostic as FhirDiagnostic, FhirError, Located, Severity as FhirSeverity, ViewDefinition};
+use salus_fhir::{
+    Diagnostic as FhirDiagnostic, FhirError, Located, Severity as FhirSeverity, ViewDefinition,
+};
 
 use crate::map::{MappedResource, ResourceSet, map_message};
 use crate::{Diagnostic, Severity, decode, parse};
@@ -26,7 +28,10 @@ pub struct Hl7Input<'a> {
 
 impl std::fmt::Debug for Hl7Input<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hl7Input").field("name", &self.name).field("bytes", &self.bytes.len()).finish()
+        f.debug_struct("Hl7Input")
+            .field("name", &self.name)
+            .field("bytes", &self.bytes.len())
+            .finish()
     }
 }
 
@@ -43,7 +48,9 @@ pub struct Hl7Importer {
 
 impl std::fmt::Debug for Hl7Importer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hl7Importer").field("messages", &self.messages).finish()
+        f.debug_struct("Hl7Importer")
+            .field("messages", &self.messages)
+            .finish()
     }
 }
 
@@ -105,13 +112,17 @@ impl Hl7Importer {
             }
             return;
         }
-        let key = (resource.resource_type().to_owned(), resource.id().to_owned());
+        let key = (
+            resource.resource_type().to_owned(),
+            resource.id().to_owned(),
+        );
         if !self.pushed.insert(key) {
             self.repeated += 1;
             return;
         }
         let location = format!("{input}: {}", resource.location);
-        self.importer.push(Located::new(location, resource.resource));
+        self.importer
+            .push(Located::new(location, resource.resource));
     }
 
     /// Pushes the merged Patients and Encounters and returns the tables.
@@ -125,7 +136,12 @@ impl Hl7Importer {
                 ),
             ));
         }
-        for (r, label) in self.merged.into_resources().into_iter().zip(self.merged_labels) {
+        for (r, label) in self
+            .merged
+            .into_resources()
+            .into_iter()
+            .zip(self.merged_labels)
+        {
             self.importer.push(Located::new(label, r.resource));
         }
         self.importer.finish()

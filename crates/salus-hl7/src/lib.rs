@@ -39,14 +39,16 @@ mod message;
 mod path;
 mod reader;
 
+pub use datatypes::coding_system_uri;
+pub use datetime::{DateError, to_fhir_date, to_fhir_datetime, to_fhir_time};
 pub use delimiters::Delimiters;
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use error::Hl7Error;
-pub use datatypes::coding_system_uri;
-pub use datetime::{DateError, to_fhir_date, to_fhir_datetime, to_fhir_time};
 pub use escape::{escape, unescape};
 pub use import::{Hl7Importer, Hl7Input, import_hl7};
-pub use map::{MappedResource, Mapping, ResourceSet, SUPPORTED_MESSAGES, map_message, map_messages};
+pub use map::{
+    MappedResource, Mapping, ResourceSet, SUPPORTED_MESSAGES, map_message, map_messages,
+};
 pub use message::{Element, Level, Message, MessageType, Segment};
 pub use path::Path;
 pub use reader::{ParsedInput, decode, parse};

@@ -126,14 +126,13 @@ impl<'a> Element<'a> {
     /// The repetitions of a field (none when the field is empty).
     pub fn repetitions(&self) -> impl Iterator<Item = Element<'a>> + use<'a> {
         let d = self.delimiters;
-        let parts: Box<dyn Iterator<Item = &'a str>> =
-            if self.raw.is_empty() {
-                Box::new(std::iter::empty())
-            } else if self.literal || self.level > Level::Field {
-                Box::new(std::iter::once(self.raw))
-            } else {
-                Box::new(self.raw.split(d.repetition))
-            };
+        let parts: Box<dyn Iterator<Item = &'a str>> = if self.raw.is_empty() {
+            Box::new(std::iter::empty())
+        } else if self.literal || self.level > Level::Field {
+            Box::new(std::iter::once(self.raw))
+        } else {
+            Box::new(self.raw.split(d.repetition))
+        };
         parts.map(move |raw| Element::new(raw, Level::Repetition, d))
     }
 
@@ -353,7 +352,10 @@ impl<'a> Message<'a> {
 
     /// Occurrence `n` (1-based) of segment `id`.
     pub fn segment(&self, id: &str, n: usize) -> Option<&Segment<'a>> {
-        self.segments.iter().filter(|s| s.id() == id).nth(n.checked_sub(1)?)
+        self.segments
+            .iter()
+            .filter(|s| s.id() == id)
+            .nth(n.checked_sub(1)?)
     }
 
     /// The value at a path such as `PID-5-1`, `PID-3[2]-4` or `OBX[2]-5` (see
@@ -381,7 +383,12 @@ impl<'a> Message<'a> {
     /// MSH-9 split into code, trigger and structure.
     pub fn message_type(&self) -> MessageType {
         let f = self.msh().field(9);
-        let part = |n| f.component(n).text().map(|s| s.into_owned()).unwrap_or_default();
+        let part = |n| {
+            f.component(n)
+                .text()
+                .map(|s| s.into_owned())
+                .unwrap_or_default()
+        };
         MessageType {
             code: part(1),
             trigger: part(2),

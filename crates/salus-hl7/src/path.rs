@@ -41,8 +41,14 @@ impl Path {
         }
         let (field, repetition) = split_index(parts.next().ok_or_else(bad)?).ok_or_else(bad)?;
         let field = positive(field).ok_or_else(bad)?;
-        let component = parts.next().map(|c| positive(c).ok_or_else(bad)).transpose()?;
-        let subcomponent = parts.next().map(|c| positive(c).ok_or_else(bad)).transpose()?;
+        let component = parts
+            .next()
+            .map(|c| positive(c).ok_or_else(bad))
+            .transpose()?;
+        let subcomponent = parts
+            .next()
+            .map(|c| positive(c).ok_or_else(bad))
+            .transpose()?;
         if parts.next().is_some() {
             return Err(bad());
         }
@@ -109,8 +115,18 @@ mod tests {
     #[test]
     fn rejects_malformed_paths() {
         for bad in [
-            "", "PID", "pid-5", "PID-0", "PID-x", "PID-5-1-1-1", "PID[0]-1", "PID-3(1)",
-            "PID-3[2", "PIDX-1", "PID--1", "PID-+5",
+            "",
+            "PID",
+            "pid-5",
+            "PID-0",
+            "PID-x",
+            "PID-5-1-1-1",
+            "PID[0]-1",
+            "PID-3(1)",
+            "PID-3[2",
+            "PIDX-1",
+            "PID--1",
+            "PID-+5",
         ] {
             assert!(Path::parse(bad).is_err(), "{bad}");
         }

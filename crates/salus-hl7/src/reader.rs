@@ -263,7 +263,14 @@ impl<'a> Reader<'a> {
         self.file_closed = true;
     }
 
-    fn check_count(&mut self, position: usize, id: &str, declared: Option<usize>, actual: usize, what: &str) {
+    fn check_count(
+        &mut self,
+        position: usize,
+        id: &str,
+        declared: Option<usize>,
+        actual: usize,
+        what: &str,
+    ) {
         if let Some(declared) = declared.filter(|&n| n != actual) {
             self.out.diagnostics.push(Diagnostic::warning(
                 Location::segment(position, id).with_field(format!("{id}-1")),

@@ -8,7 +8,11 @@ use salus_hl7::{Delimiters, Hl7Error, Message, Path, Severity, decode, escape, p
 const MSH: &str = "MSH|^~\\&|APP|FAC|||20240101||ADT^A08|C1|P|2.5";
 
 fn diags(text: &str) -> Vec<String> {
-    parse(text).diagnostics.iter().map(|d| d.to_string()).collect()
+    parse(text)
+        .diagnostics
+        .iter()
+        .map(|d| d.to_string())
+        .collect()
 }
 
 #[test]
@@ -24,7 +28,9 @@ fn separators_come_from_msh() {
 
 #[test]
 fn escapes_nulls_and_truncation() {
-    let text = format!("{MSH}\rPID|1||42||O\\T\\Brien^Ann \\X41\\.^^^^^L||\"\"|\rNTE|1||line one\\.br\\line two\r");
+    let text = format!(
+        "{MSH}\rPID|1||42||O\\T\\Brien^Ann \\X41\\.^^^^^L||\"\"|\rNTE|1||line one\\.br\\line two\r"
+    );
     let msg = Message::parse(&text).unwrap();
     assert_eq!(msg.get("PID-5-1").as_deref(), Some("O&Brien"));
     assert_eq!(msg.get("PID-5-2").as_deref(), Some("Ann A."));
@@ -44,12 +50,17 @@ fn latin1_input_is_decoded_with_a_warning() {
     bytes.extend_from_slice(b"ller^Jo\r");
     let (text, note) = decode(&bytes);
     assert_eq!(note.map(|n| n.severity), Some(Severity::Warning));
-    assert_eq!(Message::parse(&text).unwrap().get("PID-5-1").as_deref(), Some("Müller"));
+    assert_eq!(
+        Message::parse(&text).unwrap().get("PID-5-1").as_deref(),
+        Some("Müller")
+    );
 }
 
 #[test]
 fn broken_headers_and_garbage_are_reported() {
-    let text = format!("MSH|^^\\&|bad\rPID|1\rEVN|A01\r{MSH}\rthis is not a segment\rpid|lower\rPV1|1|I\r");
+    let text = format!(
+        "MSH|^^\\&|bad\rPID|1\rEVN|A01\r{MSH}\rthis is not a segment\rpid|lower\rPV1|1|I\r"
+    );
     let parsed = parse(&text);
     assert_eq!(parsed.messages.len(), 1);
     assert_eq!(parsed.messages[0].segments().len(), 2, "MSH and PV1");
@@ -92,10 +103,19 @@ fn line_feeds_inside_a_carriage_return_file() {
 #[test]
 fn single_message_errors() {
     assert!(matches!(Message::parse(""), Err(Hl7Error::NoMessage)));
-    assert!(matches!(Message::parse("PID|1\r"), Err(Hl7Error::MissingMsh { .. })));
-    assert!(matches!(Message::parse("MSH|^|\r"), Err(Hl7Error::BadEncodingCharacters { .. })));
+    assert!(matches!(
+        Message::parse("PID|1\r"),
+        Err(Hl7Error::MissingMsh { .. })
+    ));
+    assert!(matches!(
+        Message::parse("MSH|^|\r"),
+        Err(Hl7Error::BadEncodingCharacters { .. })
+    ));
     let two = format!("{MSH}\r{MSH}\r");
-    assert!(matches!(Message::parse(&two), Err(Hl7Error::SeveralMessages { count: 2 })));
+    assert!(matches!(
+        Message::parse(&two),
+        Err(Hl7Error::SeveralMessages { count: 2 })
+    ));
     assert!(Path::parse("PID-5-1").is_ok());
     assert_eq!(Message::parse(MSH).unwrap().get("not a path"), None);
 }
@@ -104,14 +124,19 @@ fn single_message_errors() {
 fn debug_output_never_shows_values() {
     let text = format!("{MSH}\rPID|1||42||Secretname^Jo\r");
     let msg = Message::parse(&text).unwrap();
-    let shown = format!("{msg:?} {:?} {:?}", msg.segments()[1], msg.segments()[1].field(5));
+    let shown = format!(
+        "{msg:?} {:?} {:?}",
+        msg.segments()[1],
+        msg.segments()[1].field(5)
+    );
     assert!(!shown.contains("Secretname"), "{shown}");
     assert!(shown.contains("PID"));
 }
 
 /// Field values without control characters (escape() writes newlines as `\.br\`).
 fn value() -> impl Strategy<Value = String> {
-    "[^\\x00-\\x1f\\x7f]{1,12}(\n[^\\x00-\\x1f\\x7f]{1,5})?".prop_filter("not the null token", |s| s != "\"\"")
+    "[^\\x00-\\x1f\\x7f]{1,12}(\n[^\\x00-\\x1f\\x7f]{1,5})?"
+        .prop_filter("not the null token", |s| s != "\"\"")
 }
 
 proptest! {

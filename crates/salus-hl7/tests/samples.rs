@@ -10,7 +10,12 @@ use salus_hl7::{Hl7Input, Message, Severity, decode, import_hl7, map_messages, p
 use serde_json::{Value, json};
 
 fn read(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
 }
 
 /// (messages, diagnostics as "severity segment N (ID)") of one file.
@@ -48,32 +53,75 @@ fn python_hl7_batches_and_files() {
     ];
     for (file, messages, diags) in cases {
         let got = structure(&format!("python-hl7/{file}"));
-        assert_eq!(got, (*messages, diags.iter().map(|s| s.to_string()).collect()), "{file}");
+        assert_eq!(
+            got,
+            (*messages, diags.iter().map(|s| s.to_string()).collect()),
+            "{file}"
+        );
     }
 }
 
 #[test]
 fn malformed_inputs_keep_good_messages_and_say_where() {
     let cases: &[(&str, usize, &[&str])] = &[
-        ("sample_bad_batch.hl7", 0, &["error segment 2 (EVN)", "warning segment 7 (BTS), BTS-1"]),
-        ("sample_bad_batch1.hl7", 1, &["error segment 4 (BHS)", "error segment 5 (PID)", "warning segment 9 (BTS), BTS-1"]),
-        ("sample_bad_file.hl7", 0, &["error segment 3 (EVN)", "warning segment 8 (BTS), BTS-1"]),
+        (
+            "sample_bad_batch.hl7",
+            0,
+            &["error segment 2 (EVN)", "warning segment 7 (BTS), BTS-1"],
+        ),
+        (
+            "sample_bad_batch1.hl7",
+            1,
+            &[
+                "error segment 4 (BHS)",
+                "error segment 5 (PID)",
+                "warning segment 9 (BTS), BTS-1",
+            ],
+        ),
+        (
+            "sample_bad_file.hl7",
+            0,
+            &["error segment 3 (EVN)", "warning segment 8 (BTS), BTS-1"],
+        ),
         (
             "sample_bad_file1.hl7",
             1,
-            &["error segment 5 (BHS)", "error segment 6 (PID)", "warning segment 10 (BTS), BTS-1", "warning segment 11 (FTS), FTS-1"],
+            &[
+                "error segment 5 (BHS)",
+                "error segment 6 (PID)",
+                "warning segment 10 (BTS), BTS-1",
+                "warning segment 11 (FTS), FTS-1",
+            ],
         ),
-        ("sample_bad_file2.hl7", 1, &["error segment 5 (FHS)", "error segment 6 (PID)"]),
-        ("sample_bad_file3.hl7", 0, &["error segment 2 (EVN)", "warning segment 7 (FTS), FTS-1"]),
+        (
+            "sample_bad_file2.hl7",
+            1,
+            &["error segment 5 (FHS)", "error segment 6 (PID)"],
+        ),
+        (
+            "sample_bad_file3.hl7",
+            0,
+            &["error segment 2 (EVN)", "warning segment 7 (FTS), FTS-1"],
+        ),
     ];
     for (file, messages, diags) in cases {
         let got = structure(&format!("python-hl7/{file}"));
-        assert_eq!(got, (*messages, diags.iter().map(|s| s.to_string()).collect()), "{file}");
+        assert_eq!(
+            got,
+            (*messages, diags.iter().map(|s| s.to_string()).collect()),
+            "{file}"
+        );
     }
     let bytes = read("python-hl7/sample_bad_batch1.hl7");
     let parsed = parse(std::str::from_utf8(&bytes).unwrap());
-    assert_eq!(parsed.diagnostics[1].message, "segments 5-8 (PID, PD1, NK1, PV1) belong to no message (no MSH before them); skipped");
-    assert_eq!(parsed.messages[0].control_id().as_deref(), Some("12334456778890"));
+    assert_eq!(
+        parsed.diagnostics[1].message,
+        "segments 5-8 (PID, PD1, NK1, PV1) belong to no message (no MSH before them); skipped"
+    );
+    assert_eq!(
+        parsed.messages[0].control_id().as_deref(),
+        Some("12334456778890")
+    );
 }
 
 #[test]
@@ -121,7 +169,13 @@ fn resources(file: &str) -> (Vec<Value>, Vec<String>) {
         .filter(|d| d.severity != Severity::Info)
         .map(|d| format!("{} {}", d.severity, d.location))
         .collect();
-    (set.into_resources().into_iter().map(|r| r.resource).collect(), diags)
+    (
+        set.into_resources()
+            .into_iter()
+            .map(|r| r.resource)
+            .collect(),
+        diags,
+    )
 }
 
 fn of_type<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -131,16 +185,28 @@ fn of_type<'a>(all: &'a [Value], kind: &str) -> Vec<&'a Value> {
 #[test]
 fn oru_glucose_example_from_the_standard() {
     let (all, diags) = resources("python-hl7/sample_hl7.hl7");
-    assert_eq!(diags, ["warning message 1, segment 2 (PID), PID-7", "warning message 1, segment 5 (OBX), OBX-2"]);
+    assert_eq!(
+        diags,
+        [
+            "warning message 1, segment 2 (PID), PID-7",
+            "warning message 1, segment 5 (OBX), OBX-2"
+        ]
+    );
     let patient = of_type(&all, "Patient")[0];
     assert_eq!(patient["name"][0]["family"], "EVERYWOMAN");
     assert_eq!(patient["name"][0]["given"], json!(["EVE", "E"]));
     assert_eq!(patient["gender"], "female");
-    assert!(patient.get("birthDate").is_none(), "196203520 is not a date");
+    assert!(
+        patient.get("birthDate").is_none(),
+        "196203520 is not a date"
+    );
     let obs = of_type(&all, "Observation");
     assert_eq!(obs.len(), 2);
     assert_eq!(obs[0]["code"]["coding"][0]["code"], "1554-5");
-    assert_eq!(obs[0]["valueQuantity"], json!({"value": 182, "unit": "mg/dl"}));
+    assert_eq!(
+        obs[0]["valueQuantity"],
+        json!({"value": 182, "unit": "mg/dl"})
+    );
     assert_eq!(obs[0]["referenceRange"][0]["low"]["value"], 70);
     assert_eq!(obs[0]["interpretation"][0]["coding"][0]["code"], "H");
     assert_eq!(obs[0]["effectiveDateTime"], "2002-02-15T07:30:00");
@@ -155,14 +221,23 @@ fn adt_with_diagnosis_and_insurance() {
     assert!(diags.is_empty(), "{diags:?}");
     let patient = of_type(&all, "Patient")[0];
     assert_eq!(patient["name"][0]["family"], "RUFUSS");
-    assert_eq!((&patient["birthDate"], &patient["gender"]), (&json!("1952-11-29"), &json!("female")));
+    assert_eq!(
+        (&patient["birthDate"], &patient["gender"]),
+        (&json!("1952-11-29"), &json!("female"))
+    );
     assert_eq!(patient["identifier"][0]["value"], "2148790");
     let condition = of_type(&all, "Condition")[0];
-    assert_eq!(condition["code"]["coding"][0], json!({"system": "http://hl7.org/fhir/sid/icd-9-cm", "code": "440.21", "display": "ATHEROSCLEROSIS W/INT CLAUDCTN"}));
+    assert_eq!(
+        condition["code"]["coding"][0],
+        json!({"system": "http://hl7.org/fhir/sid/icd-9-cm", "code": "440.21", "display": "ATHEROSCLEROSIS W/INT CLAUDCTN"})
+    );
     let encounter = of_type(&all, "Encounter")[0];
     assert_eq!(encounter["class"]["code"], "IMP");
     assert_eq!(encounter["period"]["start"], "2014-02-10T22:53:00");
-    assert_eq!(condition["encounter"]["reference"], format!("Encounter/{}", encounter["id"].as_str().unwrap()));
+    assert_eq!(
+        condition["encounter"]["reference"],
+        format!("Encounter/{}", encounter["id"].as_str().unwrap())
+    );
 }
 
 #[test]
@@ -172,30 +247,48 @@ fn lab_and_vaccine_reports() {
     let obs = of_type(&all, "Observation");
     assert_eq!(obs.len(), 5);
     assert_eq!(obs[0]["code"]["text"], "HDL Cholesterol (CAD)");
-    assert_eq!(obs[0]["valueQuantity"], json!({"value": 62, "unit": "mg/dL"}));
+    assert_eq!(
+        obs[0]["valueQuantity"],
+        json!({"value": 62, "unit": "mg/dL"})
+    );
     assert_eq!(obs[3]["referenceRange"][0]["high"]["value"], 100);
 
     let (all, diags) = resources("simple-hl7/oru-imm.hl7");
     assert_eq!(of_type(&all, "DiagnosticReport").len(), 8);
     assert_eq!(of_type(&all, "Observation").len(), 43);
     // The sample has a shifted OBX (empty OBX-3 x4), a bad number (`01I`) and a bad date.
-    assert_eq!(diags.iter().filter(|d| d.starts_with("error") && d.ends_with("OBX-3")).count(), 4);
+    assert_eq!(
+        diags
+            .iter()
+            .filter(|d| d.starts_with("error") && d.ends_with("OBX-3"))
+            .count(),
+        4
+    );
     assert!(diags.contains(&"warning message 1, segment 23 (OBX), OBX-5".to_owned()));
     let age = of_type(&all, "Observation")[0];
-    assert_eq!(age["code"]["coding"][0], json!({"system": "http://loinc.org", "code": "21612-7", "display": "Reported Patient Age"}));
+    assert_eq!(
+        age["code"]["coding"][0],
+        json!({"system": "http://loinc.org", "code": "21612-7", "display": "Reported Patient Age"})
+    );
     assert_eq!(age["valueQuantity"], json!({"value": 5, "unit": "month"}));
     let patient = of_type(&all, "Patient")[0];
     assert_eq!(patient["name"][0]["suffix"], json!(["JR"]));
 
     let (all, _) = resources("simple-hl7/orm.hl7");
     let order = of_type(&all, "ServiceRequest")[0];
-    assert_eq!((&order["status"], &order["intent"]), (&json!("active"), &json!("order")));
+    assert_eq!(
+        (&order["status"], &order["intent"]),
+        (&json!("active"), &json!("order"))
+    );
     assert_eq!(order["code"]["coding"][0]["display"], "Urinalysis");
 }
 
 fn import_files(files: &[&str]) -> ImportOutput {
     let bytes: Vec<(String, Vec<u8>)> = files.iter().map(|f| (f.to_string(), read(f))).collect();
-    let views = builtin_views(&BuiltinOptions { reference_date: Some("2024-01-01".into()) }).unwrap();
+    let views = builtin_views(&BuiltinOptions {
+        reference_date: Some("2024-01-01".into()),
+    })
+    .unwrap();
     let inputs = bytes.iter().map(|(n, b)| Hl7Input { name: n, bytes: b });
     import_hl7(inputs, views, ImportOptions::default()).unwrap()
 }
@@ -203,9 +296,14 @@ fn import_files(files: &[&str]) -> ImportOutput {
 fn all_files() -> Vec<String> {
     let mut files = Vec::new();
     for dir in ["python-hl7", "simple-hl7"] {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(dir);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir);
         for entry in std::fs::read_dir(path).unwrap() {
-            files.push(format!("{dir}/{}", entry.unwrap().file_name().to_string_lossy()));
+            files.push(format!(
+                "{dir}/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            ));
         }
     }
     files.sort();
@@ -218,15 +316,36 @@ fn every_file_through_the_fhir_views() {
     assert_eq!(files.len(), 26);
     let names: Vec<&str> = files.iter().map(String::as_str).collect();
     let out = import_files(&names);
-    let counts: Vec<(&str, u64)> = out.resources.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let counts: Vec<(&str, u64)> = out
+        .resources
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
     assert_eq!(
         counts,
-        [("Condition", 1), ("DiagnosticReport", 10), ("Encounter", 5), ("Observation", 50), ("Patient", 8), ("ServiceRequest", 1)]
+        [
+            ("Condition", 1),
+            ("DiagnosticReport", 10),
+            ("Encounter", 5),
+            ("Observation", 50),
+            ("Patient", 8),
+            ("ServiceRequest", 1)
+        ]
     );
     let rows = out.table_rows();
-    assert_eq!((rows["patients"], rows["observations"], rows["encounters"], rows["conditions"]), (8, 50, 5, 1));
+    assert_eq!(
+        (
+            rows["patients"],
+            rows["observations"],
+            rows["encounters"],
+            rows["conditions"]
+        ),
+        (8, 50, 5, 1)
+    );
     // The mapped resources pass salus-fhir's R4 checks: no warning comes from them.
-    assert!(out.diagnostics.iter().all(|d| d.location.contains(".hl7") || d.location.contains(".txt") || d.location.starts_with('(')));
+    assert!(out.diagnostics.iter().all(|d| d.location.contains(".hl7")
+        || d.location.contains(".txt")
+        || d.location.starts_with('(')));
     let errors = out.count(salus_fhir::Severity::Error);
     // 6 runs of orphan segments, 3 nested BHS/FHS, 3 inputs without any message,
     // 4 OBX without an observation identifier.
@@ -234,24 +353,52 @@ fn every_file_through_the_fhir_views() {
 
     // Patient ids are hashes of PID-3: find John Doe's row through his resource.
     let (adt, _) = resources("simple-hl7/adt.hl7");
-    let doe_id = of_type(&adt, "Patient")[0]["id"].as_str().unwrap().to_owned();
+    let doe_id = of_type(&adt, "Patient")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let patients = &out.tables["patients"];
     let ids = patients.text("patient_id").unwrap();
-    let doe = ids.iter().position(|p| p.as_deref() == Some(doe_id.as_str())).unwrap();
-    assert_eq!(patients.text("birth_date").unwrap()[doe].as_deref(), Some("1948-02-03"));
+    let doe = ids
+        .iter()
+        .position(|p| p.as_deref() == Some(doe_id.as_str()))
+        .unwrap();
+    assert_eq!(
+        patients.text("birth_date").unwrap()[doe].as_deref(),
+        Some("1948-02-03")
+    );
     assert_eq!(patients.text("sex").unwrap()[doe].as_deref(), Some("male"));
     assert_eq!(patients.numeric("age").unwrap()[doe], Some(75.0));
     let observations = &out.tables["observations"];
-    let hdl = observations.text("code").unwrap().iter().position(|c| c.as_deref() == Some("JHDL")).unwrap();
+    let hdl = observations
+        .text("code")
+        .unwrap()
+        .iter()
+        .position(|c| c.as_deref() == Some("JHDL"))
+        .unwrap();
     assert_eq!(observations.numeric("value").unwrap()[hdl], Some(62.0));
-    assert_eq!(observations.text("unit").unwrap()[hdl].as_deref(), Some("mg/dL"));
+    assert_eq!(
+        observations.text("unit").unwrap()[hdl].as_deref(),
+        Some("mg/dL")
+    );
 }
 
 #[test]
 fn the_same_patient_across_messages_is_one_row() {
-    let out = import_files(&["python-hl7/sample_file1.hl7", "simple-hl7/adt.hl7", "simple-hl7/adt.txt"]);
-    assert_eq!(out.resources["Patient"], 2, "three ABCHS messages, two copies of adt");
+    let out = import_files(&[
+        "python-hl7/sample_file1.hl7",
+        "simple-hl7/adt.hl7",
+        "simple-hl7/adt.txt",
+    ]);
+    assert_eq!(
+        out.resources["Patient"], 2,
+        "three ABCHS messages, two copies of adt"
+    );
     assert_eq!(out.tables["patients"].nrows(), 2);
     assert_eq!(out.resources["Encounter"], 3, "two ABCHS control ids + adt");
-    assert!(out.diagnostics.iter().any(|d| d.message.contains("administrative sex is not a code")));
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.message.contains("administrative sex is not a code"))
+    );
 }

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use salus_core::schema::DatasetSchema;
 use salus_study::plan::StudyPlan;
 use salus_wire::{
-    ApiError, DatasetAnnouncement, Decision, EnrollRequest, EnrollResponse, ErrorCode, NodeFailure, PollResponse,
-    ProtocolEnvelope, StudyInfo, StudyResult, SubmitStudy,
+    ApiError, DatasetAnnouncement, Decision, EnrollRequest, EnrollResponse, ErrorCode, NodeFailure,
+    PollResponse, ProtocolEnvelope, StudyInfo, StudyResult, SubmitStudy,
 };
 
 use crate::ca::Ca;
@@ -62,12 +62,19 @@ pub struct AuthNode(pub NodeRecord);
 impl FromRequestParts<AppState> for AuthNode {
     type Rejection = HubError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let der = parts
             .extensions
             .get::<PeerCert>()
             .and_then(|p| p.0.clone())
-            .ok_or_else(|| HubError::Unauthorized("node endpoints need the node's client certificate (mutual TLS)".into()))?;
+            .ok_or_else(|| {
+                HubError::Unauthorized(
+                    "node endpoints need the node's client certificate (mutual TLS)".into(),
+                )
+            })?;
         let node = state
             .coordinator
             .store()
@@ -83,16 +90,26 @@ pub struct AuthUser(pub TokenInfo);
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = HubError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| HubError::Unauthorized("missing `Authorization: Bearer <token>`; get a token from the hub operator".into()))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| HubError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-        Ok(AuthUser(state.coordinator.store().check_token(token.trim()).await?))
+            .ok_or_else(|| {
+                HubError::Unauthorized(
+                    "missing `Authorization: Bearer <token>`; get a token from the hub operator"
+                        .into(),
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            HubError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })?;
+        Ok(AuthUser(
+            state.coordinator.store().check_token(token.trim()).await?,
+        ))
     }
 }
 
@@ -107,7 +124,10 @@ pub fn router(state: AppState) -> Router {
         .route("/cosign", post(cosign))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024));
     let v1 = Router::new()
-        .route("/health", get(|| async { Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
         .route("/ca", get(ca_pem))
         .route("/enroll", post(enroll))
         .route("/studies", post(submit).get(list_studies))
@@ -120,7 +140,9 @@ pub fn router(state: AppState) -> Router {
         .nest("/node", node);
     Router::new()
         .nest(salus_wire::API_PREFIX, v1)
-        .fallback(|| async { HubError::NotFound("no such endpoint; the API lives under /v1".into()) })
+        .fallback(|| async {
+            HubError::NotFound("no such endpoint; the API lives under /v1".into())
+        })
         .with_state(state)
 }
 
@@ -128,9 +150,17 @@ async fn ca_pem(State(s): State<AppState>) -> String {
     s.ca.cert_pem().to_string()
 }
 
-async fn enroll(State(s): State<AppState>, Json(req): Json<EnrollRequest>) -> Result<Json<EnrollResponse>, HubError> {
+async fn enroll(
+    State(s): State<AppState>,
+    Json(req): Json<EnrollRequest>,
+) -> Result<Json<EnrollResponse>, HubError> {
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         return Err(HubError::Invalid(
             "node names are 1-64 letters, digits, `-` or `_` (e.g. `site-a`)".into(),
         ));
@@ -140,7 +170,9 @@ async fn enroll(State(s): State<AppState>, Json(req): Json<EnrollRequest>) -> Re
     let (node_id, organisation, issued) = s
         .coordinator
         .store()
-        .enroll_node(&req.token, name, |node_id, org| ca.sign_node_csr(&csr, node_id, org))
+        .enroll_node(&req.token, name, |node_id, org| {
+            ca.sign_node_csr(&csr, node_id, org)
+        })
         .await?;
     Ok(Json(EnrollResponse {
         node_id,
@@ -169,10 +201,17 @@ fn default_wait() -> u64 {
     25_000
 }
 
-async fn poll(State(s): State<AppState>, AuthNode(node): AuthNode, Query(q): Query<PollQuery>) -> Result<Json<PollResponse>, HubError> {
+async fn poll(
+    State(s): State<AppState>,
+    AuthNode(node): AuthNode,
+    Query(q): Query<PollQuery>,
+) -> Result<Json<PollResponse>, HubError> {
     s.coordinator.store().touch_node(&node.node_id).await?;
     let wait = Duration::from_millis(q.wait_ms.min(60_000));
-    let (last_seq, items) = s.coordinator.poll(&node.node_id, &q.epoch, q.after, wait).await;
+    let (last_seq, items) = s
+        .coordinator
+        .poll(&node.node_id, &q.epoch, q.after, wait)
+        .await;
     let cosigned = node.cosigned_size.max(0) as u64;
     let checkpoint = s
         .coordinator
@@ -192,7 +231,9 @@ async fn announce_dataset(
     AuthNode(node): AuthNode,
     Json(a): Json<DatasetAnnouncement>,
 ) -> Result<Json<serde_json::Value>, HubError> {
-    a.schema.validate().map_err(|e| HubError::Invalid(e.to_string()))?;
+    a.schema
+        .validate()
+        .map_err(|e| HubError::Invalid(e.to_string()))?;
     if a.name.trim().is_empty() {
         return Err(HubError::Invalid("a dataset needs a name".into()));
     }
@@ -200,7 +241,9 @@ async fn announce_dataset(
         .store()
         .announce_dataset(&node, &a.name, &a.schema, a.min_cell_count.max(1))
         .await?;
-    Ok(Json(serde_json::json!({"dataset": a.name, "node": node.name})))
+    Ok(Json(
+        serde_json::json!({"dataset": a.name, "node": node.name}),
+    ))
 }
 
 async fn decide(
@@ -213,7 +256,14 @@ async fn decide(
     let nodes = s
         .coordinator
         .store()
-        .record_decision(&id, &node, d.approve, reason, d.min_cell_count.max(1), d.remaining_rho)
+        .record_decision(
+            &id,
+            &node,
+            d.approve,
+            reason,
+            d.min_cell_count.max(1),
+            d.remaining_rho,
+        )
         .await?;
     s.coordinator.after_decision(&id, &nodes).await?;
     Ok(Json(serde_json::json!({"study": id, "recorded": true})))
@@ -248,18 +298,30 @@ async fn submit(
     Json(req): Json<SubmitStudy>,
 ) -> Result<(StatusCode, Json<StudyInfo>), HubError> {
     if user.scope != "researcher" && user.scope != "admin" {
-        return Err(HubError::Forbidden("this token may not submit studies".into()));
+        return Err(HubError::Forbidden(
+            "this token may not submit studies".into(),
+        ));
     }
     let spec = req.spec;
-    spec.validate().map_err(|e| HubError::Invalid(e.to_string()))?;
+    spec.validate()
+        .map_err(|e| HubError::Invalid(e.to_string()))?;
     let store = s.coordinator.store();
     let holders = store.dataset_holders(&spec.dataset).await?;
     if holders.is_empty() {
-        let known: Vec<String> = store.catalogue().await?.into_iter().map(|c| c.name).collect();
+        let known: Vec<String> = store
+            .catalogue()
+            .await?
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         return Err(HubError::NotFound(format!(
             "no node holds dataset `{}`; the catalogue has: {}",
             spec.dataset,
-            if known.is_empty() { "nothing yet".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "nothing yet".to_string()
+            } else {
+                known.join(", ")
+            }
         )));
     }
     let chosen: Vec<_> = if spec.nodes.is_empty() {
@@ -270,11 +332,18 @@ async fn submit(
                 return Err(HubError::Invalid(format!(
                     "node `{n}` does not hold dataset `{}` (holders: {})",
                     spec.dataset,
-                    holders.iter().map(|(h, _, _)| h.name.clone()).collect::<Vec<_>>().join(", ")
+                    holders
+                        .iter()
+                        .map(|(h, _, _)| h.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
         }
-        holders.into_iter().filter(|(h, _, _)| spec.nodes.contains(&h.name)).collect()
+        holders
+            .into_iter()
+            .filter(|(h, _, _)| spec.nodes.contains(&h.name))
+            .collect()
     };
     let schema = common_schema(&spec, &chosen)?;
     let plan = StudyPlan::new(&spec, &schema).map_err(|e| HubError::Invalid(e.to_string()))?;
@@ -308,7 +377,8 @@ fn common_schema(
 ) -> Result<DatasetSchema, HubError> {
     let (first_node, first, _) = &chosen[0];
     let mut used: Vec<&str> = spec.analysis.columns();
-    let filter = salus_study::cohort::Filter::parse(&spec.cohort).map_err(|e| HubError::Invalid(e.to_string()))?;
+    let filter = salus_study::cohort::Filter::parse(&spec.cohort)
+        .map_err(|e| HubError::Invalid(e.to_string()))?;
     used.extend(filter.columns());
     for (node, schema, _) in &chosen[1..] {
         for c in &used {
@@ -327,11 +397,17 @@ fn can_see(user: &TokenInfo, study: &StudyRow) -> Result<(), HubError> {
     if user.scope == "admin" || user.name == study.researcher {
         Ok(())
     } else {
-        Err(HubError::NotFound(format!("no study with id `{}`", study.id)))
+        Err(HubError::NotFound(format!(
+            "no study with id `{}`",
+            study.id
+        )))
     }
 }
 
-async fn list_studies(State(s): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Vec<StudyInfo>>, HubError> {
+async fn list_studies(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Vec<StudyInfo>>, HubError> {
     let store = s.coordinator.store();
     let who = (user.scope != "admin").then_some(user.name.as_str());
     let mut out = Vec::new();
@@ -341,14 +417,22 @@ async fn list_studies(State(s): State<AppState>, AuthUser(user): AuthUser) -> Re
     Ok(Json(out))
 }
 
-async fn study_status(State(s): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<String>) -> Result<Json<StudyInfo>, HubError> {
+async fn study_status(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<StudyInfo>, HubError> {
     let store = s.coordinator.store();
     let row = store.study(&id).await?;
     can_see(&user, &row)?;
     Ok(Json(store.study_info(&row).await?))
 }
 
-async fn study_result(State(s): State<AppState>, AuthUser(user): AuthUser, Path(id): Path<String>) -> Result<Json<StudyResult>, HubError> {
+async fn study_result(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<StudyResult>, HubError> {
     let store = s.coordinator.store();
     let row = store.study(&id).await?;
     can_see(&user, &row)?;
@@ -368,13 +452,21 @@ async fn study_result(State(s): State<AppState>, AuthUser(user): AuthUser, Path(
     }
 }
 
-async fn catalogue(State(s): State<AppState>, AuthUser(_): AuthUser) -> Result<Json<Vec<salus_wire::CatalogueEntry>>, HubError> {
+async fn catalogue(
+    State(s): State<AppState>,
+    AuthUser(_): AuthUser,
+) -> Result<Json<Vec<salus_wire::CatalogueEntry>>, HubError> {
     Ok(Json(s.coordinator.store().catalogue().await?))
 }
 
-async fn list_nodes(State(s): State<AppState>, AuthUser(user): AuthUser) -> Result<Json<Vec<salus_wire::NodeInfo>>, HubError> {
+async fn list_nodes(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Json<Vec<salus_wire::NodeInfo>>, HubError> {
     if user.scope != "admin" {
-        return Err(HubError::Forbidden("listing nodes needs an admin token".into()));
+        return Err(HubError::Forbidden(
+            "listing nodes needs an admin token".into(),
+        ));
     }
     Ok(Json(s.coordinator.store().list_nodes().await?))
 }
@@ -386,7 +478,9 @@ async fn cosign(
     Json(c): Json<salus_wire::Cosignature>,
 ) -> Result<Json<serde_json::Value>, HubError> {
     s.coordinator.store().accept_cosignature(&node, &c).await?;
-    Ok(Json(serde_json::json!({"tree_size": c.tree_size, "recorded": true})))
+    Ok(Json(
+        serde_json::json!({"tree_size": c.tree_size, "recorded": true}),
+    ))
 }
 
 /// `GET /v1/audit/key`: the log's verifier key, for auditors to pin.
@@ -396,10 +490,19 @@ async fn audit_key(State(s): State<AppState>) -> String {
 
 /// `GET /v1/audit/export`: the whole log, checkpoints and cosignatures (any valid
 /// researcher or admin token; entries hold ids and hashes only).
-async fn audit_export(State(s): State<AppState>, AuthUser(user): AuthUser) -> Result<Response, HubError> {
+async fn audit_export(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<Response, HubError> {
     if user.scope != "admin" && user.scope != "researcher" {
-        return Err(HubError::Forbidden("exporting the audit log needs a researcher or admin token".into()));
+        return Err(HubError::Forbidden(
+            "exporting the audit log needs a researcher or admin token".into(),
+        ));
     }
     let bytes = s.coordinator.store().audit_export().await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        bytes,
+    )
+        .into_response())
 }

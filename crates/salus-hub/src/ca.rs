@@ -10,9 +10,9 @@
 use std::path::Path;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519, PublicKeyData,
-    SanType,
+    BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ED25519,
+    PublicKeyData, SanType,
 };
 
 use crate::HubError;
@@ -28,7 +28,9 @@ pub struct Ca {
 
 impl std::fmt::Debug for Ca {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ca").field("fingerprint", &self.fingerprint).finish_non_exhaustive()
+        f.debug_struct("Ca")
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,7 +80,9 @@ impl Ca {
             let mut params = CertificateParams::new(Vec::<String>::new()).map_err(ca_err)?;
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
             params.distinguished_name = DistinguishedName::new();
-            params.distinguished_name.push(DnType::CommonName, "Salus hub CA");
+            params
+                .distinguished_name
+                .push(DnType::CommonName, "Salus hub CA");
             params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
             params.not_after = rcgen::date_time_ymd(2046, 1, 1);
             let cert = params.self_signed(&key).map_err(ca_err)?;
@@ -121,8 +125,9 @@ impl Ca {
         node_id: &str,
         organisation: &str,
     ) -> Result<IssuedNodeCert, HubError> {
-        let csr = CertificateSigningRequestParams::from_pem(csr_pem)
-            .map_err(|e| HubError::Invalid(format!("the certificate signing request is not valid: {e}")))?;
+        let csr = CertificateSigningRequestParams::from_pem(csr_pem).map_err(|e| {
+            HubError::Invalid(format!("the certificate signing request is not valid: {e}"))
+        })?;
         if csr.public_key.algorithm() != &PKCS_ED25519 {
             return Err(HubError::Invalid(
                 "node keys must be Ed25519; re-run `salus node enroll`".into(),
@@ -131,7 +136,9 @@ impl Ca {
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(ca_err)?;
         params.distinguished_name = DistinguishedName::new();
         params.distinguished_name.push(DnType::CommonName, node_id);
-        params.distinguished_name.push(DnType::OrganizationName, organisation);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, organisation);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.is_ca = IsCa::ExplicitNoCa;
@@ -140,7 +147,9 @@ impl Ca {
         params.not_after = now + rcgen_duration(365 * 24 * 3600);
         let serial: [u8; 16] = rand::random();
         params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-        let cert = params.signed_by(&csr.public_key, &self.issuer).map_err(ca_err)?;
+        let cert = params
+            .signed_by(&csr.public_key, &self.issuer)
+            .map_err(ca_err)?;
         Ok(IssuedNodeCert {
             fingerprint: salus_net::tls::fingerprint(cert.der()),
             cert_pem: cert.pem(),
@@ -167,7 +176,9 @@ fn issue_server_cert(
         })
         .collect::<Result<_, _>>()?;
     params.distinguished_name = DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, "Salus hub");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Salus hub");
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let now = time_now();
@@ -211,7 +222,12 @@ mod tests {
             .unwrap()
             .pem()
             .unwrap();
-        assert!(ca.sign_node_csr(&csr, "n", "o").unwrap_err().to_string().contains("Ed25519"));
+        assert!(
+            ca.sign_node_csr(&csr, "n", "o")
+                .unwrap_err()
+                .to_string()
+                .contains("Ed25519")
+        );
         assert!(ca.sign_node_csr("garbage", "n", "o").is_err());
     }
 }

@@ -16,12 +16,17 @@ use tokio::sync::{Mutex, Notify};
 
 use salus_core::privacy::PrivacyRecord;
 use salus_study::plan::{Progress, StudyPlan};
-use salus_wire::{Participant, ProtectionParams, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
+use salus_wire::{
+    Participant, ProtectionParams, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem,
+};
 
-use salus_protect::{Aggregate, DpRound, EncryptedAggregate, HubSession, HubSessionFactory, Outcome, SessionFailure, SessionParams};
 use crate::audit::AuditEvent;
 use crate::store::{Store, StudyNodeRow, StudyRow};
 use crate::{HubError, now_ms};
+use salus_protect::{
+    Aggregate, DpRound, EncryptedAggregate, HubSession, HubSessionFactory, Outcome, SessionFailure,
+    SessionParams,
+};
 
 /// How many times a round is re-run after a failed attempt (nodes restarting).
 const MAX_RETRIES: u32 = 3;
@@ -59,7 +64,9 @@ pub struct Coordinator {
 
 impl std::fmt::Debug for Coordinator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Coordinator").field("epoch", &self.epoch).finish_non_exhaustive()
+        f.debug_struct("Coordinator")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +106,8 @@ impl Coordinator {
         for study in self.store.studies(None, Some("running")).await? {
             let id = study.id.clone();
             if let Err(e) = self.start(&study).await {
-                self.fail(&id, &format!("could not resume after a hub restart: {e}")).await?;
+                self.fail(&id, &format!("could not resume after a hub restart: {e}"))
+                    .await?;
             }
         }
         Ok(())
@@ -117,7 +125,13 @@ impl Coordinator {
     }
 
     /// Long poll: items after `after` (same epoch), waiting up to `wait` for new ones.
-    pub async fn poll(&self, node_id: &str, epoch: &str, after: u64, wait: Duration) -> (u64, Vec<WorkItem>) {
+    pub async fn poll(
+        &self,
+        node_id: &str,
+        epoch: &str,
+        after: u64,
+        wait: Duration,
+    ) -> (u64, Vec<WorkItem>) {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notify = {
@@ -133,7 +147,10 @@ impl Coordinator {
                 }
                 ob.notify.clone()
             };
-            if tokio::time::timeout_at(deadline, notify.notified()).await.is_err() {
+            if tokio::time::timeout_at(deadline, notify.notified())
+                .await
+                .is_err()
+            {
                 return (if epoch == self.epoch { after } else { 0 }, Vec::new());
             }
         }
@@ -150,10 +167,19 @@ impl Coordinator {
     }
 
     /// Called after a node's decision: fail on refusal, start when all approved.
-    pub async fn after_decision(&self, study_id: &str, nodes: &[StudyNodeRow]) -> Result<(), HubError> {
+    pub async fn after_decision(
+        &self,
+        study_id: &str,
+        nodes: &[StudyNodeRow],
+    ) -> Result<(), HubError> {
         if let Some(r) = nodes.iter().find(|n| n.state == "refused") {
             let why = r.reason.clone().unwrap_or_else(|| "no reason given".into());
-            return self.fail(study_id, &format!("node `{}` refused the study: {why}", r.name)).await;
+            return self
+                .fail(
+                    study_id,
+                    &format!("node `{}` refused the study: {why}", r.name),
+                )
+                .await;
         }
         if nodes.iter().all(|n| n.state == "approved") {
             self.store.set_status(study_id, "running", None).await?;
@@ -165,13 +191,21 @@ impl Coordinator {
 
     /// Starts (or restarts) the current round of a running study.
     async fn start(&self, study: &StudyRow) -> Result<(), HubError> {
-        let plan: StudyPlan = serde_json::from_str(&study.plan_json).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let plan: StudyPlan =
+            serde_json::from_str(&study.plan_json).map_err(|e| HubError::Corrupt(e.to_string()))?;
         let participants = self.store.study_nodes(&study.id).await?;
         let attempt = study.attempt as u32 + 1;
         self.store
-            .save_progress(&study.id, &study.plan_json, study.round, attempt as i64, None)
+            .save_progress(
+                &study.id,
+                &study.plan_json,
+                study.round,
+                attempt as i64,
+                None,
+            )
             .await?;
-        self.begin_round(study, plan, participants, attempt, 0).await
+        self.begin_round(study, plan, participants, attempt, 0)
+            .await
     }
 
     async fn begin_round(
@@ -189,7 +223,11 @@ impl Coordinator {
         let n = participants.len();
         // Multi-round analyses need every node in every round: a sum over a smaller
         // set in a later round would let the hub difference out a node's values.
-        let threshold = if one_shot { study.spec.threshold.unwrap_or(n).min(n) } else { n };
+        let threshold = if one_shot {
+            study.spec.threshold.unwrap_or(n).min(n)
+        } else {
+            n
+        };
         let protocol_participants: Vec<Participant> = participants
             .iter()
             .map(|p| Participant {
@@ -241,9 +279,9 @@ impl Coordinator {
     pub async fn receive(&self, node_id: &str, env: ProtocolEnvelope) -> Result<(), HubError> {
         let outgoing = {
             let mut running = self.running.lock().await;
-            let r = running
-                .get_mut(&env.study_id)
-                .ok_or_else(|| HubError::Gone(format!("study `{}` is not running", env.study_id)))?;
+            let r = running.get_mut(&env.study_id).ok_or_else(|| {
+                HubError::Gone(format!("study `{}` is not running", env.study_id))
+            })?;
             if env.attempt != r.attempt || env.round != r.task.request.round {
                 return Err(HubError::Gone(format!(
                     "message for round {} attempt {} is stale (current: round {} attempt {})",
@@ -251,7 +289,9 @@ impl Coordinator {
                 )));
             }
             if !r.participants.iter().any(|p| p.node_id == node_id) {
-                return Err(HubError::Forbidden("this node does not take part in the study".into()));
+                return Err(HubError::Forbidden(
+                    "this node does not take part in the study".into(),
+                ));
             }
             r.session
                 .receive(node_id, env.body, now_ms() as u64)
@@ -278,10 +318,21 @@ impl Coordinator {
     }
 
     /// A node reports it cannot compute the round (policy refusal or data error).
-    pub async fn node_failed(&self, node: &crate::store::NodeRecord, study_id: &str, message: &str) -> Result<(), HubError> {
-        self.store.set_node_failed(study_id, &node.node_id, message).await?;
+    pub async fn node_failed(
+        &self,
+        node: &crate::store::NodeRecord,
+        study_id: &str,
+        message: &str,
+    ) -> Result<(), HubError> {
+        self.store
+            .set_node_failed(study_id, &node.node_id, message)
+            .await?;
         self.running.lock().await.remove(study_id);
-        self.fail(study_id, &format!("node `{}` could not take part: {message}", node.name)).await
+        self.fail(
+            study_id,
+            &format!("node `{}` could not take part: {message}", node.name),
+        )
+        .await
     }
 
     /// Periodic work: deadlines, retries, finished sessions.
@@ -307,7 +358,9 @@ impl Coordinator {
     async fn settle(&self, study_id: &str) -> Result<(), HubError> {
         let (outcome, outgoing) = {
             let mut running = self.running.lock().await;
-            let Some(r) = running.get_mut(study_id) else { return Ok(()) };
+            let Some(r) = running.get_mut(study_id) else {
+                return Ok(());
+            };
             let out = r.session.take_outgoing();
             (r.session.outcome(), out)
         };
@@ -336,7 +389,9 @@ impl Coordinator {
     }
 
     async fn round_failed(&self, study_id: &str, failure: SessionFailure) -> Result<(), HubError> {
-        let Some(r) = self.running.lock().await.remove(study_id) else { return Ok(()) };
+        let Some(r) = self.running.lock().await.remove(study_id) else {
+            return Ok(());
+        };
         let names: Vec<String> = r
             .participants
             .iter()
@@ -348,11 +403,23 @@ impl Coordinator {
             let study = self.store.study(study_id).await?;
             let attempt = r.attempt + 1;
             self.store
-                .save_progress(study_id, &study.plan_json, study.round, attempt as i64, None)
+                .save_progress(
+                    study_id,
+                    &study.plan_json,
+                    study.round,
+                    attempt as i64,
+                    None,
+                )
                 .await?;
-            return self.begin_round(&study, r.plan, r.participants, attempt, r.retries + 1).await;
+            return self
+                .begin_round(&study, r.plan, r.participants, attempt, r.retries + 1)
+                .await;
         }
-        let who = if names.is_empty() { String::new() } else { format!(" (no answer from: {})", names.join(", ")) };
+        let who = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" (no answer from: {})", names.join(", "))
+        };
         self.fail(
             study_id,
             &format!(
@@ -375,13 +442,16 @@ impl Coordinator {
     }
 
     async fn round_done(&self, study_id: &str, aggregate: Aggregate) -> Result<(), HubError> {
-        let Some(mut r) = self.running.lock().await.remove(study_id) else { return Ok(()) };
+        let Some(mut r) = self.running.lock().await.remove(study_id) else {
+            return Ok(());
+        };
         let round = r.task.request.round;
         let progress = r
             .plan
             .absorb(round, &aggregate.sum)
             .map_err(|e| HubError::Invalid(format!("round {round}: {e}")))?;
-        let plan_json = serde_json::to_string(&r.plan).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let plan_json =
+            serde_json::to_string(&r.plan).map_err(|e| HubError::Corrupt(e.to_string()))?;
         let study = self.store.study(study_id).await?;
         match progress {
             Progress::NextRound => {
@@ -391,10 +461,17 @@ impl Coordinator {
                 );
                 let next_round = r.plan.round() as i64;
                 self.store
-                    .save_progress(study_id, &plan_json, next_round, r.attempt as i64, Some(event))
+                    .save_progress(
+                        study_id,
+                        &plan_json,
+                        next_round,
+                        r.attempt as i64,
+                        Some(event),
+                    )
                     .await?;
                 let study = self.store.study(study_id).await?;
-                self.begin_round(&study, r.plan, r.participants, r.attempt, 0).await
+                self.begin_round(&study, r.plan, r.participants, r.attempt, 0)
+                    .await
             }
             Progress::Done => self.release(&study, &r, &aggregate, &plan_json).await,
         }
@@ -408,11 +485,21 @@ impl Coordinator {
             .collect()
     }
 
-    async fn release(&self, study: &StudyRow, r: &Running, aggregate: &Aggregate, plan_json: &str) -> Result<(), HubError> {
+    async fn release(
+        &self,
+        study: &StudyRow,
+        r: &Running,
+        aggregate: &Aggregate,
+        plan_json: &str,
+    ) -> Result<(), HubError> {
         let min_cell = self.min_cell(r);
         let released = match r.plan.release(min_cell) {
             Ok(x) => x,
-            Err(e) => return self.fail(&study.id, &format!("nothing released: {e}")).await,
+            Err(e) => {
+                return self
+                    .fail(&study.id, &format!("nothing released: {e}"))
+                    .await;
+            }
         };
         let mut caveats = released.caveats.clone();
         if aggregate.contributors.len() == 1 {
@@ -434,17 +521,27 @@ impl Coordinator {
             dp: dp_record(study, r, aggregate),
             caveats,
         };
-        let result_json = serde_json::to_string(&released.result).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        let privacy_json = serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        self.store.complete_study(&study.id, plan_json, &result_json, &privacy_json).await?;
+        let result_json = serde_json::to_string(&released.result)
+            .map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let privacy_json =
+            serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        self.store
+            .complete_study(&study.id, plan_json, &result_json, &privacy_json)
+            .await?;
         self.close(&study.id, "completed").await
     }
 
     /// Threshold HE: the hub holds only the sum encrypted to the researcher's key. It
     /// stores it with the (data-free) plan; the researcher's client decrypts, absorbs
     /// the sum and applies the same disclosure control.
-    async fn encrypted_done(&self, study_id: &str, enc: EncryptedAggregate) -> Result<(), HubError> {
-        let Some(r) = self.running.lock().await.remove(study_id) else { return Ok(()) };
+    async fn encrypted_done(
+        &self,
+        study_id: &str,
+        enc: EncryptedAggregate,
+    ) -> Result<(), HubError> {
+        let Some(r) = self.running.lock().await.remove(study_id) else {
+            return Ok(());
+        };
         let study = self.store.study(study_id).await?;
         if r.task.request.round != 0 || !matches!(r.task.request.step, salus_study::Step::Once) {
             return self
@@ -473,9 +570,13 @@ impl Coordinator {
             dp: None,
             caveats: vec!["disclosure control runs in the researcher's client, because nobody else can read the sum".into()],
         };
-        let result_json = serde_json::to_string(&result).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        let privacy_json = serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
-        self.store.complete_study(study_id, &study.plan_json, &result_json, &privacy_json).await?;
+        let result_json =
+            serde_json::to_string(&result).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let privacy_json =
+            serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        self.store
+            .complete_study(study_id, &study.plan_json, &result_json, &privacy_json)
+            .await?;
         self.close(study_id, "completed").await
     }
 
@@ -491,7 +592,9 @@ impl Coordinator {
     /// Marks a study failed and tells its nodes.
     pub async fn fail(&self, study_id: &str, message: &str) -> Result<(), HubError> {
         self.running.lock().await.remove(study_id);
-        self.store.set_status(study_id, "failed", Some(message)).await?;
+        self.store
+            .set_status(study_id, "failed", Some(message))
+            .await?;
         self.close(study_id, "failed").await
     }
 
@@ -521,11 +624,15 @@ fn offer(study: &StudyRow) -> StudyOffer {
 
 /// The DP parameters of a study's round: rho from the spec's (epsilon, delta) and the
 /// analysis' sensitivity. `None` without `[dp]`.
-fn study_dp_round(spec: &salus_core::study::StudySpec, schema: &salus_core::schema::DatasetSchema) -> Result<Option<DpRound>, HubError> {
+fn study_dp_round(
+    spec: &salus_core::study::StudySpec,
+    schema: &salus_core::schema::DatasetSchema,
+) -> Result<Option<DpRound>, HubError> {
     let Some(dp) = &spec.dp else { return Ok(None) };
     let rho = salus_dp::zcdp::epsilon_delta_to_rho(dp.epsilon, dp.delta)
         .map_err(|e| HubError::Invalid(format!("the study's [dp] parameters: {e}")))?;
-    let (l1, l2) = salus_study::plan::dp_sensitivity(spec, schema).map_err(|e| HubError::Invalid(e.to_string()))?;
+    let (l1, l2) = salus_study::plan::dp_sensitivity(spec, schema)
+        .map_err(|e| HubError::Invalid(e.to_string()))?;
     Ok(Some(DpRound {
         rho,
         l1_sensitivity: l1,
@@ -535,13 +642,21 @@ fn study_dp_round(spec: &salus_core::study::StudySpec, schema: &salus_core::sche
 
 /// The DP part of a privacy record: what was charged, how it was noised, and what
 /// budget each contributing node reported left.
-fn dp_record(study: &StudyRow, r: &Running, aggregate: &Aggregate) -> Option<salus_core::privacy::DpRecord> {
+fn dp_record(
+    study: &StudyRow,
+    r: &Running,
+    aggregate: &Aggregate,
+) -> Option<salus_core::privacy::DpRecord> {
     let dp = study.spec.dp.as_ref()?;
     let round = r.task.protection.dp.as_ref()?;
     let mechanism = aggregate
         .noise
         .as_ref()
-        .map(|n| n.get("mechanism").and_then(|m| m.as_str()).map_or_else(|| n.to_string(), str::to_string))
+        .map(|n| {
+            n.get("mechanism")
+                .and_then(|m| m.as_str())
+                .map_or_else(|| n.to_string(), str::to_string)
+        })
         .unwrap_or_else(|| "distributed noise added by each node before protection".into());
     Some(salus_core::privacy::DpRecord {
         rho: round.rho,

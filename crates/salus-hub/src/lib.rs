@@ -88,7 +88,10 @@ impl HubConfig {
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("hub.db").display())
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("hub.db").display()
+            )
         })
     }
 }

@@ -27,7 +27,9 @@ pub struct RunningHub {
 
 impl std::fmt::Debug for RunningHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningHub").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningHub")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -51,7 +53,11 @@ impl RunningHub {
 /// Opens the database (running migrations) at the configured URL.
 pub async fn open_store(config: &HubConfig) -> Result<Store, HubError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|e| HubError::io(&config.data_dir, e))?;
-    Store::open(&config.database_url(), AuditLog::load_or_create_key(&config.data_dir)?).await
+    Store::open(
+        &config.database_url(),
+        AuditLog::load_or_create_key(&config.data_dir)?,
+    )
+    .await
 }
 
 /// Starts the hub on `listen` (port 0 picks a free port).
@@ -135,14 +141,15 @@ async fn accept_loop(
         let app = app.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
+            let tls =
+                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => return,
+                };
             let cert = PeerCert(
                 tls.get_ref()
                     .1
@@ -150,10 +157,12 @@ async fn accept_loop(
                     .and_then(|c| c.first())
                     .map(|c| c.to_vec()),
             );
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(cert.clone());
-                app.clone().oneshot(req)
-            });
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(cert.clone());
+                    app.clone().oneshot(req)
+                },
+            );
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection(TokioIo::new(tls), service);
             tokio::select! {
@@ -163,4 +172,3 @@ async fn accept_loop(
         });
     }
 }
-

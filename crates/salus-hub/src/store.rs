@@ -120,9 +120,15 @@ impl Store {
                 Box::pin(async move {
                     if is_sqlite {
                         // WAL: readers never block the writer; NORMAL sync is durable in WAL mode.
-                        sqlx::query("PRAGMA journal_mode=WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout=5000").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys=ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode=WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout=5000")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys=ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -159,12 +165,19 @@ impl Store {
     // ---- invites and enrollment ----
 
     /// Creates a one-time invite for an organisation; returns the secret (shown once).
-    pub async fn create_invite(&self, organisation: &str, ttl_secs: i64) -> Result<String, HubError> {
+    pub async fn create_invite(
+        &self,
+        organisation: &str,
+        ttl_secs: i64,
+    ) -> Result<String, HubError> {
         let secret = random_secret();
         let hash = hash_secret(&secret);
         let now = now_ms();
         let org = organisation.to_string();
-        let event = AuditEvent::new("invite.created", serde_json::json!({"organisation": organisation, "invite": &hash[..16]}));
+        let event = AuditEvent::new(
+            "invite.created",
+            serde_json::json!({"organisation": organisation, "invite": &hash[..16]}),
+        );
         let mut w = self.begin().await?;
         {
             let tx = &mut w.tx;
@@ -191,26 +204,39 @@ impl Store {
         let name = name.to_string();
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await?;
-        let row = sqlx::query("SELECT organisation, expires_at, used_at FROM invites WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| HubError::Unauthorized("unknown invite token; ask the hub operator for a new one (`salus hub invite`)".into()))?;
+        let row = sqlx::query(
+            "SELECT organisation, expires_at, used_at FROM invites WHERE token_hash = $1",
+        )
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            HubError::Unauthorized(
+                "unknown invite token; ask the hub operator for a new one (`salus hub invite`)"
+                    .into(),
+            )
+        })?;
         let organisation: String = row.try_get("organisation")?;
         let expires_at: i64 = row.try_get("expires_at")?;
         let used_at: Option<i64> = row.try_get("used_at")?;
         if used_at.is_some() {
-            return Err(HubError::Gone("this invite was already used; invites are single-use, ask for a new one".into()));
+            return Err(HubError::Gone(
+                "this invite was already used; invites are single-use, ask for a new one".into(),
+            ));
         }
         if expires_at < now_ms() {
-            return Err(HubError::Gone("this invite has expired; ask the hub operator for a new one".into()));
+            return Err(HubError::Gone(
+                "this invite has expired; ask the hub operator for a new one".into(),
+            ));
         }
         let taken = sqlx::query("SELECT node_id FROM nodes WHERE name = $1")
             .bind(&name)
             .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
-            return Err(HubError::Conflict(format!("a node named `{name}` is already enrolled; choose another name")));
+            return Err(HubError::Conflict(format!(
+                "a node named `{name}` is already enrolled; choose another name"
+            )));
         }
         let node_id = random_id();
         let issued = issue(&node_id, &organisation)?;
@@ -249,7 +275,11 @@ impl Store {
             .bind(fingerprint)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| HubError::Unauthorized("this certificate is not enrolled here; enroll with `salus node enroll`".into()))?;
+            .ok_or_else(|| {
+                HubError::Unauthorized(
+                    "this certificate is not enrolled here; enroll with `salus node enroll`".into(),
+                )
+            })?;
         let node = node_record(&row)?;
         if node.status != "active" {
             return Err(HubError::Forbidden(format!(
@@ -310,25 +340,34 @@ impl Store {
     }
 
     /// Records the largest tree size a node has cosigned.
-    pub async fn set_cosigned(&self, node_id: &str, size: i64, signature: &str) -> Result<(), HubError> {
+    pub async fn set_cosigned(
+        &self,
+        node_id: &str,
+        size: i64,
+        signature: &str,
+    ) -> Result<(), HubError> {
         let _guard = self.write_lock.lock().await;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE nodes SET cosigned_size = $1 WHERE node_id = $2 AND cosigned_size <= $1")
-            .bind(size)
-            .bind(node_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE nodes SET cosigned_size = $1 WHERE node_id = $2 AND cosigned_size <= $1",
+        )
+        .bind(size)
+        .bind(node_id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM audit_cosignatures WHERE tree_size = $1 AND node_id = $2")
             .bind(size)
             .bind(node_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO audit_cosignatures (tree_size, node_id, signature) VALUES ($1, $2, $3)")
-            .bind(size)
-            .bind(node_id)
-            .bind(signature)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO audit_cosignatures (tree_size, node_id, signature) VALUES ($1, $2, $3)",
+        )
+        .bind(size)
+        .bind(node_id)
+        .bind(signature)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -336,15 +375,30 @@ impl Store {
     // ---- API tokens ----
 
     /// Creates a scoped API token (`researcher` or `admin`); returns the secret.
-    pub async fn create_token(&self, name: &str, organisation: &str, scope: &str, ttl_secs: i64) -> Result<String, HubError> {
+    pub async fn create_token(
+        &self,
+        name: &str,
+        organisation: &str,
+        scope: &str,
+        ttl_secs: i64,
+    ) -> Result<String, HubError> {
         if !matches!(scope, "researcher" | "admin") {
-            return Err(HubError::Invalid(format!("unknown scope `{scope}`; use researcher or admin")));
+            return Err(HubError::Invalid(format!(
+                "unknown scope `{scope}`; use researcher or admin"
+            )));
         }
         let secret = format!("slt_{}", random_secret());
         let hash = hash_secret(&secret);
-        let (name, org, scope) = (name.to_string(), organisation.to_string(), scope.to_string());
+        let (name, org, scope) = (
+            name.to_string(),
+            organisation.to_string(),
+            scope.to_string(),
+        );
         let now = now_ms();
-        let event = AuditEvent::new("token.created", serde_json::json!({"name": name, "organisation": org, "scope": scope}));
+        let event = AuditEvent::new(
+            "token.created",
+            serde_json::json!({"name": name, "organisation": org, "scope": scope}),
+        );
         let mut w = self.begin().await?;
         {
             let tx = &mut w.tx;
@@ -369,11 +423,13 @@ impl Store {
         let mut w = self.begin().await?;
         let value = {
             let tx = &mut w.tx;
-            let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
-                .bind(now_ms())
-                .bind(&name)
-                .execute(&mut **tx)
-                .await?;
+            let r = sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(&name)
+            .execute(&mut **tx)
+            .await?;
             r.rows_affected()
         };
         w.commit(vec![event]).await?;
@@ -389,11 +445,15 @@ impl Store {
             .ok_or_else(|| HubError::Unauthorized("unknown API token; ask the hub operator for one (`salus hub token`)".into()))?;
         let revoked: Option<i64> = row.try_get("revoked_at")?;
         if revoked.is_some() {
-            return Err(HubError::Unauthorized("this API token was revoked; ask the hub operator for a new one".into()));
+            return Err(HubError::Unauthorized(
+                "this API token was revoked; ask the hub operator for a new one".into(),
+            ));
         }
         let expires: i64 = row.try_get("expires_at")?;
         if expires < now_ms() {
-            return Err(HubError::Unauthorized("this API token has expired; ask the hub operator for a new one".into()));
+            return Err(HubError::Unauthorized(
+                "this API token has expired; ask the hub operator for a new one".into(),
+            ));
         }
         Ok(TokenInfo {
             name: row.try_get("name")?,
@@ -405,7 +465,13 @@ impl Store {
     // ---- catalogue ----
 
     /// Records (or updates) a dataset announced by a node.
-    pub async fn announce_dataset(&self, node: &NodeRecord, name: &str, schema: &DatasetSchema, min_cell: u64) -> Result<(), HubError> {
+    pub async fn announce_dataset(
+        &self,
+        node: &NodeRecord,
+        name: &str,
+        schema: &DatasetSchema,
+        min_cell: u64,
+    ) -> Result<(), HubError> {
         let schema_json = serde_json::to_string(schema).map_err(corrupt)?;
         let schema_hash = crate::hash_secret(&schema_json);
         let (node_id, name_s) = (node.node_id.clone(), name.to_string());
@@ -435,7 +501,10 @@ impl Store {
     }
 
     /// The nodes holding a dataset, with their schema (active nodes only).
-    pub async fn dataset_holders(&self, name: &str) -> Result<Vec<(NodeRecord, DatasetSchema, u64)>, HubError> {
+    pub async fn dataset_holders(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(NodeRecord, DatasetSchema, u64)>, HubError> {
         let rows = sqlx::query(
             "SELECT n.node_id, n.name, n.organisation, n.identity_key, n.status, n.revoked_at, n.cosigned_size, d.schema_json, d.min_cell_count \
              FROM datasets d JOIN nodes n ON n.node_id = d.node_id WHERE d.name = $1 AND n.status = 'active' ORDER BY n.name",
@@ -445,7 +514,9 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let schema: DatasetSchema = serde_json::from_str(&r.try_get::<String, _>("schema_json")?).map_err(corrupt)?;
+                let schema: DatasetSchema =
+                    serde_json::from_str(&r.try_get::<String, _>("schema_json")?)
+                        .map_err(corrupt)?;
                 let min: i64 = r.try_get("min_cell_count")?;
                 Ok((node_record(r)?, schema, min as u64))
             })
@@ -469,7 +540,8 @@ impl Store {
                 _ => out.push(CatalogueEntry {
                     name,
                     nodes: vec![node],
-                    schema: serde_json::from_str(&r.try_get::<String, _>("schema_json")?).map_err(corrupt)?,
+                    schema: serde_json::from_str(&r.try_get::<String, _>("schema_json")?)
+                        .map_err(corrupt)?,
                 }),
             }
         }
@@ -508,11 +580,13 @@ impl Store {
             .execute(&mut **tx)
             .await?;
             for n in nodes {
-                sqlx::query("INSERT INTO study_nodes (study_id, node_id, state) VALUES ($1, $2, 'offered')")
-                    .bind(&row.id)
-                    .bind(&n.node_id)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO study_nodes (study_id, node_id, state) VALUES ($1, $2, 'offered')",
+                )
+                .bind(&row.id)
+                .bind(&n.node_id)
+                .execute(&mut **tx)
+                .await?;
             }
         }
         w.commit(vec![event]).await
@@ -529,7 +603,11 @@ impl Store {
     }
 
     /// Studies, newest first; optionally only one researcher's and/or one status.
-    pub async fn studies(&self, researcher: Option<&str>, status: Option<&str>) -> Result<Vec<StudyRow>, HubError> {
+    pub async fn studies(
+        &self,
+        researcher: Option<&str>,
+        status: Option<&str>,
+    ) -> Result<Vec<StudyRow>, HubError> {
         let rows = sqlx::query(
             "SELECT * FROM studies WHERE ($1 = '' OR researcher = $1) AND ($2 = '' OR status = $2) ORDER BY submitted_at DESC, id",
         )
@@ -588,7 +666,11 @@ impl Store {
     ) -> Result<Vec<StudyNodeRow>, HubError> {
         let state = if approve { "approved" } else { "refused" };
         let event = AuditEvent::new(
-            if approve { "study.approved" } else { "study.refused" },
+            if approve {
+                "study.approved"
+            } else {
+                "study.refused"
+            },
             serde_json::json!({"study": study_id, "node": node.name, "reason": reason}),
         );
         let (sid, nid) = (study_id.to_string(), node.node_id.clone());
@@ -607,7 +689,9 @@ impl Store {
             .execute(&mut **tx)
             .await?;
             if r.rows_affected() == 0 {
-                return Err(HubError::Conflict("this node already decided on this study, or was not asked".into()));
+                return Err(HubError::Conflict(
+                    "this node already decided on this study, or was not asked".into(),
+                ));
             }
         }
         w.commit(vec![event]).await?;
@@ -615,26 +699,45 @@ impl Store {
     }
 
     /// Sets a study's status (and error), recording it in the audit log.
-    pub async fn set_status(&self, id: &str, status: &str, error: Option<&str>) -> Result<(), HubError> {
+    pub async fn set_status(
+        &self,
+        id: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), HubError> {
         let finished = matches!(status, "completed" | "failed").then(now_ms);
-        let event = AuditEvent::new(&format!("study.{status}"), serde_json::json!({"study": id, "error": error}));
-        let (id, status, error) = (id.to_string(), status.to_string(), error.map(str::to_string));
+        let event = AuditEvent::new(
+            &format!("study.{status}"),
+            serde_json::json!({"study": id, "error": error}),
+        );
+        let (id, status, error) = (
+            id.to_string(),
+            status.to_string(),
+            error.map(str::to_string),
+        );
         let mut w = self.begin().await?;
         {
             let tx = &mut w.tx;
-            sqlx::query("UPDATE studies SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
-                .bind(&status)
-                .bind(&error)
-                .bind(finished)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE studies SET status = $1, error = $2, finished_at = $3 WHERE id = $4",
+            )
+            .bind(&status)
+            .bind(&error)
+            .bind(finished)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
         }
         w.commit(vec![event]).await
     }
 
     /// Marks a node's part in a study as failed, with the reason.
-    pub async fn set_node_failed(&self, study_id: &str, node_id: &str, reason: &str) -> Result<(), HubError> {
+    pub async fn set_node_failed(
+        &self,
+        study_id: &str,
+        node_id: &str,
+        reason: &str,
+    ) -> Result<(), HubError> {
         sqlx::query("UPDATE study_nodes SET state = 'failed', reason = $1 WHERE study_id = $2 AND node_id = $3")
             .bind(reason)
             .bind(study_id)
@@ -645,24 +748,39 @@ impl Store {
     }
 
     /// Persists the plan after a completed round (and the attempt counter).
-    pub async fn save_progress(&self, id: &str, plan_json: &str, round: i64, attempt: i64, event: Option<AuditEvent>) -> Result<(), HubError> {
+    pub async fn save_progress(
+        &self,
+        id: &str,
+        plan_json: &str,
+        round: i64,
+        attempt: i64,
+        event: Option<AuditEvent>,
+    ) -> Result<(), HubError> {
         let (id, plan) = (id.to_string(), plan_json.to_string());
         let mut w = self.begin().await?;
         {
             let tx = &mut w.tx;
-            sqlx::query("UPDATE studies SET plan_json = $1, round = $2, attempt = $3 WHERE id = $4")
-                .bind(&plan)
-                .bind(round)
-                .bind(attempt)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
+            sqlx::query(
+                "UPDATE studies SET plan_json = $1, round = $2, attempt = $3 WHERE id = $4",
+            )
+            .bind(&plan)
+            .bind(round)
+            .bind(attempt)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
         }
         w.commit(event.into_iter().collect()).await
     }
 
     /// Stores the released result and marks the study completed, with its audit entry.
-    pub async fn complete_study(&self, id: &str, plan_json: &str, result_json: &str, privacy_json: &str) -> Result<(), HubError> {
+    pub async fn complete_study(
+        &self,
+        id: &str,
+        plan_json: &str,
+        result_json: &str,
+        privacy_json: &str,
+    ) -> Result<(), HubError> {
         let event = AuditEvent::new(
             "study.released",
             serde_json::json!({
@@ -671,7 +789,12 @@ impl Store {
                 "privacy": serde_json::from_str::<serde_json::Value>(privacy_json).map_err(corrupt)?,
             }),
         );
-        let (id, plan, result, privacy) = (id.to_string(), plan_json.to_string(), result_json.to_string(), privacy_json.to_string());
+        let (id, plan, result, privacy) = (
+            id.to_string(),
+            plan_json.to_string(),
+            result_json.to_string(),
+            privacy_json.to_string(),
+        );
         let mut w = self.begin().await?;
         {
             let tx = &mut w.tx;
@@ -716,7 +839,6 @@ impl Store {
         })
     }
 }
-
 
 fn node_record(r: &AnyRow) -> Result<NodeRecord, HubError> {
     Ok(NodeRecord {

@@ -30,7 +30,11 @@ pub enum Credentials<'a> {
 
 impl HubClient {
     /// A client for the hub at `base_url` (e.g. `https://127.0.0.1:8443`), trusting `ca_pem`.
-    pub fn new(base_url: &str, ca_pem: &str, credentials: Credentials<'_>) -> Result<Self, NetError> {
+    pub fn new(
+        base_url: &str,
+        ca_pem: &str,
+        credentials: Credentials<'_>,
+    ) -> Result<Self, NetError> {
         let (identity, bearer) = match credentials {
             Credentials::Node { cert_pem, key_pem } => (Some((cert_pem, key_pem)), None),
             Credentials::Token(t) => (None, Some(t.to_string())),
@@ -40,7 +44,11 @@ impl HubClient {
         Self::with_config(base_url, config, bearer)
     }
 
-    fn with_config(base_url: &str, config: rustls::ClientConfig, bearer: Option<String>) -> Result<Self, NetError> {
+    fn with_config(
+        base_url: &str,
+        config: rustls::ClientConfig,
+        bearer: Option<String>,
+    ) -> Result<Self, NetError> {
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(config)
             .connect_timeout(Duration::from_secs(10))
@@ -57,7 +65,10 @@ impl HubClient {
 
     /// Fetches the hub's CA certificate over an unverified connection and checks it
     /// against the fingerprint pinned in an invite. Returns the CA PEM.
-    pub async fn fetch_pinned_ca(base_url: &str, expected_fingerprint: &str) -> Result<String, NetError> {
+    pub async fn fetch_pinned_ca(
+        base_url: &str,
+        expected_fingerprint: &str,
+    ) -> Result<String, NetError> {
         let client = Self::with_config(base_url, tls::bootstrap_client_config()?, None)?;
         let pem = client.get_text("/ca").await?;
         let actual = tls::fingerprint_pem(&pem)?;
@@ -93,7 +104,11 @@ impl HubClient {
     }
 
     /// `GET` with a longer timeout (long polling).
-    pub async fn get_with_timeout<T: DeserializeOwned>(&self, path: &str, timeout: Duration) -> Result<T, NetError> {
+    pub async fn get_with_timeout<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<T, NetError> {
         let req = self.authorize(self.http.get(self.url(path)).timeout(timeout));
         self.send(req, path).await
     }
@@ -115,12 +130,20 @@ impl HubClient {
     }
 
     /// `POST` a JSON body and decode the JSON answer.
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, NetError> {
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, NetError> {
         let req = self.authorize(self.http.post(self.url(path)).json(body));
         self.send(req, path).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder, path: &str) -> Result<T, NetError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<T, NetError> {
         let url = self.url(path);
         let resp = req.send().await.map_err(|e| unreachable(&url, &e))?;
         let status = resp.status();

@@ -33,7 +33,9 @@ pub enum NetError {
     #[error("unexpected answer from the hub: {0}")]
     Protocol(String),
     /// The hub's CA does not match the fingerprint the invite pinned.
-    #[error("the hub's CA fingerprint is {actual}, but the invite expects {expected}: refusing to enroll (wrong hub or a man in the middle)")]
+    #[error(
+        "the hub's CA fingerprint is {actual}, but the invite expects {expected}: refusing to enroll (wrong hub or a man in the middle)"
+    )]
     FingerprintMismatch { expected: String, actual: String },
 }
 

@@ -31,7 +31,8 @@ pub fn certs_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>, NetErro
 
 /// Parses a private key (PKCS#8) from PEM.
 pub fn key_from_pem(pem: &str) -> Result<PrivateKeyDer<'static>, NetError> {
-    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| NetError::Tls(format!("private key PEM: {e}")))
+    PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|e| NetError::Tls(format!("private key PEM: {e}")))
 }
 
 /// SHA-256 fingerprint (lowercase hex) of a DER certificate.
@@ -55,11 +56,16 @@ fn roots(ca_pem: &str) -> Result<RootCertStore, NetError> {
 /// The hub's server configuration: its certificate chain, and client certificates
 /// verified against its own CA when presented (optional, so that enrollment and
 /// token-authenticated researchers can connect; node endpoints require one).
-pub fn server_config(chain_pem: &str, key_pem: &str, ca_pem: &str) -> Result<ServerConfig, NetError> {
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca_pem)?), provider())
-        .allow_unauthenticated()
-        .build()
-        .map_err(tls)?;
+pub fn server_config(
+    chain_pem: &str,
+    key_pem: &str,
+    ca_pem: &str,
+) -> Result<ServerConfig, NetError> {
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca_pem)?), provider())
+            .allow_unauthenticated()
+            .build()
+            .map_err(tls)?;
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(tls)?
@@ -72,7 +78,10 @@ pub fn server_config(chain_pem: &str, key_pem: &str, ca_pem: &str) -> Result<Ser
 
 /// A client configuration trusting only `ca_pem`, optionally presenting a client
 /// certificate (nodes).
-pub fn client_config(ca_pem: &str, identity: Option<(&str, &str)>) -> Result<ClientConfig, NetError> {
+pub fn client_config(
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+) -> Result<ClientConfig, NetError> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(tls)?
@@ -122,7 +131,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -131,7 +145,12 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

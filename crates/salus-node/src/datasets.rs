@@ -43,7 +43,10 @@ pub fn csv_options(schema: &DatasetSchema, delimiter: u8) -> CsvOptions {
 
 /// Reads a dataset file with its schema's types.
 pub fn read(path: &Path, schema: &DatasetSchema, delimiter: u8) -> Result<Table, NodeError> {
-    Ok(salus_table::read_table_path(path, &csv_options(schema, delimiter))?)
+    Ok(salus_table::read_table_path(
+        path,
+        &csv_options(schema, delimiter),
+    )?)
 }
 
 /// Checks a table against its schema: columns present, levels and bounds respected.
@@ -51,7 +54,9 @@ pub fn read(path: &Path, schema: &DatasetSchema, delimiter: u8) -> Result<Table,
 pub fn validate(table: &Table, schema: &DatasetSchema) -> Result<(), NodeError> {
     for (name, col) in &schema.columns {
         let data = table.column(name).map_err(|e| {
-            NodeError::Invalid(format!("the schema declares `{name}` but the file lacks it ({e})"))
+            NodeError::Invalid(format!(
+                "the schema declares `{name}` but the file lacks it ({e})"
+            ))
         })?;
         for row in 0..table.nrows() {
             if data.is_missing(row) {
@@ -83,15 +88,28 @@ pub fn validate(table: &Table, schema: &DatasetSchema) -> Result<(), NodeError> 
     if let Some(key) = &schema.patient_key
         && schema.columns.get(key).map(|c| c.role) != Some(ColumnRole::Identifier)
     {
-        return Err(NodeError::Invalid(format!("patient_key `{key}` must be an identifier column")));
+        return Err(NodeError::Invalid(format!(
+            "patient_key `{key}` must be an identifier column"
+        )));
     }
     Ok(())
 }
 
 /// Validates a file against a schema and builds its registration record.
-pub fn register(name: &str, path: &Path, schema: DatasetSchema, delimiter: u8) -> Result<DatasetRecord, NodeError> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(NodeError::Invalid("dataset names are letters, digits, `-`, `_` or `.`".into()));
+pub fn register(
+    name: &str,
+    path: &Path,
+    schema: DatasetSchema,
+    delimiter: u8,
+) -> Result<DatasetRecord, NodeError> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(NodeError::Invalid(
+            "dataset names are letters, digits, `-`, `_` or `.`".into(),
+        ));
     }
     schema.validate()?;
     let path = std::fs::canonicalize(path).map_err(|e| NodeError::io(path, e))?;

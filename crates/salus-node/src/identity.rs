@@ -38,7 +38,9 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Identity")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,13 +59,18 @@ impl Invite {
 
     /// Parses `SLS1.<secret>.<fingerprint>`.
     pub fn parse(token: &str) -> Result<Invite, NodeError> {
-        let bad = || NodeError::Invalid("the invite token is malformed: expected `SLS1.<secret>.<fingerprint>` as printed by `salus hub invite`".into());
+        let bad = || {
+            NodeError::Invalid("the invite token is malformed: expected `SLS1.<secret>.<fingerprint>` as printed by `salus hub invite`".into())
+        };
         let mut parts = token.trim().split('.');
         if parts.next() != Some("SLS1") {
             return Err(bad());
         }
         let secret = parts.next().filter(|s| !s.is_empty()).ok_or_else(bad)?;
-        let fp = parts.next().filter(|f| f.len() == 64 && f.chars().all(|c| c.is_ascii_hexdigit())).ok_or_else(bad)?;
+        let fp = parts
+            .next()
+            .filter(|f| f.len() == 64 && f.chars().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(bad)?;
         if parts.next().is_some() {
             return Err(bad());
         }
@@ -85,7 +92,8 @@ fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), NodeErro
         .mode(if private { 0o600 } else { 0o644 })
         .open(&tmp)
         .map_err(|e| NodeError::io(&tmp, e))?;
-    f.write_all(contents.as_bytes()).map_err(|e| NodeError::io(&tmp, e))?;
+    f.write_all(contents.as_bytes())
+        .map_err(|e| NodeError::io(&tmp, e))?;
     f.sync_all().map_err(|e| NodeError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| NodeError::io(path, e))
 }
@@ -96,7 +104,12 @@ fn read(path: &Path) -> Result<String, NodeError> {
 
 /// Enrolls with the hub: new key, pinned CA, signed certificate, files written last
 /// (a failed enrollment leaves no half-enrolled node behind).
-pub async fn enroll(config: &NodeConfig, hub_url: &str, token: &str, name: &str) -> Result<Identity, NodeError> {
+pub async fn enroll(
+    config: &NodeConfig,
+    hub_url: &str,
+    token: &str,
+    name: &str,
+) -> Result<Identity, NodeError> {
     if config.data_dir.join("node.json").exists() {
         return Err(NodeError::Invalid(format!(
             "{} already holds an enrolled node; use another --data-dir",
@@ -105,7 +118,8 @@ pub async fn enroll(config: &NodeConfig, hub_url: &str, token: &str, name: &str)
     }
     let invite = Invite::parse(token)?;
     let ca_pem = HubClient::fetch_pinned_ca(hub_url, &invite.ca_fingerprint).await?;
-    let key = KeyPair::generate_for(&PKCS_ED25519).map_err(|e| NodeError::Invalid(e.to_string()))?;
+    let key =
+        KeyPair::generate_for(&PKCS_ED25519).map_err(|e| NodeError::Invalid(e.to_string()))?;
     let csr = CertificateParams::new(Vec::<String>::new())
         .and_then(|p| p.serialize_request(&key))
         .and_then(|c| c.pem())
@@ -143,7 +157,8 @@ fn save(config: &NodeConfig, id: &Identity) -> Result<(), NodeError> {
     write_file(&dir.join("node.key"), &id.key_pem, true)?;
     write_file(&dir.join("node.pem"), &id.cert_pem, false)?;
     write_file(&dir.join("ca.pem"), &id.ca_pem, false)?;
-    let info = serde_json::to_string_pretty(&id.info).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+    let info =
+        serde_json::to_string_pretty(&id.info).map_err(|e| NodeError::Corrupt(e.to_string()))?;
     // node.json last: its presence means the enrollment completed.
     write_file(&dir.join("node.json"), &info, false)
 }
@@ -155,7 +170,8 @@ pub fn load(config: &NodeConfig) -> Result<Identity, NodeError> {
     if !info_path.exists() {
         return Err(NodeError::NotEnrolled(dir.display().to_string()));
     }
-    let info: NodeInfo = serde_json::from_str(&read(&info_path)?).map_err(|e| NodeError::Corrupt(format!("node.json: {e}")))?;
+    let info: NodeInfo = serde_json::from_str(&read(&info_path)?)
+        .map_err(|e| NodeError::Corrupt(format!("node.json: {e}")))?;
     Ok(Identity {
         info,
         key_pem: read(&dir.join("node.key"))?,
@@ -179,11 +195,13 @@ impl Identity {
 
     /// The 32-byte Ed25519 seed of the identity key (from its PKCS#8 encoding).
     pub fn signing_seed(&self) -> Result<[u8; 32], NodeError> {
-        let key = KeyPair::from_pem(&self.key_pem).map_err(|e| NodeError::Corrupt(format!("node.key: {e}")))?;
+        let key = KeyPair::from_pem(&self.key_pem)
+            .map_err(|e| NodeError::Corrupt(format!("node.key: {e}")))?;
         let der = key.serialize_der();
         // Ed25519 PKCS#8 (v1, or v2 as ring writes it, with the public key appended)
         // holds the seed as OCTET STRING(OCTET STRING(seed)): `04 22 04 20` + 32 bytes.
-        let seed = ed25519_seed(&der).ok_or_else(|| NodeError::Corrupt("node.key is not an Ed25519 PKCS#8 key".into()))?;
+        let seed = ed25519_seed(&der)
+            .ok_or_else(|| NodeError::Corrupt("node.key is not an Ed25519 PKCS#8 key".into()))?;
         Ok(seed)
     }
 }
@@ -202,7 +220,9 @@ mod tests {
     fn signing_seed_matches_the_certified_public_key() {
         let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
         let seed = ed25519_seed(&key.serialize_der()).unwrap();
-        let public = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes();
         assert_eq!(public.as_slice(), key.public_key_raw());
     }
 
@@ -212,7 +232,14 @@ mod tests {
         let inv = Invite::parse(&Invite::format("s3cret", &fp)).unwrap();
         assert_eq!(inv.secret, "s3cret");
         assert_eq!(inv.ca_fingerprint, fp);
-        for bad in ["", "SLS1", "SLS1..x", "SLS2.s.ff", &format!("SLS1.s.{}", "zz".repeat(32)), &format!("SLS1.s.{fp}.x")] {
+        for bad in [
+            "",
+            "SLS1",
+            "SLS1..x",
+            "SLS2.s.ff",
+            &format!("SLS1.s.{}", "zz".repeat(32)),
+            &format!("SLS1.s.{fp}.x"),
+        ] {
             assert!(Invite::parse(bad).is_err(), "{bad}");
         }
     }

@@ -47,7 +47,9 @@ pub enum NodeError {
     Invalid(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("this node is not enrolled yet: run `salus node enroll --hub URL --token T --name NAME --data-dir {0}`")]
+    #[error(
+        "this node is not enrolled yet: run `salus node enroll --hub URL --token T --name NAME --data-dir {0}`"
+    )]
     NotEnrolled(String),
     #[error("stored state is corrupt: {0}")]
     Corrupt(String),
@@ -77,7 +79,10 @@ impl NodeConfig {
 
     /// The SQLite URL of the node database.
     pub fn database_url(&self) -> String {
-        format!("sqlite://{}?mode=rwc", self.data_dir.join("node.db").display())
+        format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join("node.db").display()
+        )
     }
 }
 

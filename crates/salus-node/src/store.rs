@@ -50,13 +50,17 @@ fn corrupt(e: impl std::fmt::Display) -> NodeError {
 impl NodeStore {
     /// Opens (creating) the database and runs migrations.
     pub async fn open(config: &NodeConfig) -> Result<NodeStore, NodeError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| NodeError::io(&config.data_dir, e))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| NodeError::io(&config.data_dir, e))?;
         let options = SqliteConnectOptions::new()
             .filename(config.data_dir.join("node.db"))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         MIGRATOR.run(&pool).await?;
         Ok(NodeStore { pool })
     }
@@ -88,7 +92,9 @@ impl NodeStore {
     }
 
     pub async fn datasets(&self) -> Result<Vec<DatasetRecord>, NodeError> {
-        let rows = sqlx::query("SELECT * FROM datasets ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM datasets ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(dataset_record).collect()
     }
 
@@ -118,9 +124,13 @@ impl NodeStore {
 
     /// The policy in force (the default policy until the steward sets one).
     pub async fn policy(&self) -> Result<NodePolicy, NodeError> {
-        let row = sqlx::query("SELECT policy_json FROM policy WHERE id = 1").fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT policy_json FROM policy WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
-            Some(r) => serde_json::from_str(&r.try_get::<String, _>("policy_json")?).map_err(corrupt),
+            Some(r) => {
+                serde_json::from_str(&r.try_get::<String, _>("policy_json")?).map_err(corrupt)
+            }
             None => Ok(NodePolicy::default()),
         }
     }
@@ -128,7 +138,15 @@ impl NodeStore {
     // ---- studies ----
 
     /// Records an offered study (idempotent: an offer seen twice keeps its first state).
-    pub async fn offer(&self, id: &str, spec: &StudySpec, researcher: &str, org: &str, state: &str, reason: Option<&str>) -> Result<NodeStudy, NodeError> {
+    pub async fn offer(
+        &self,
+        id: &str,
+        spec: &StudySpec,
+        researcher: &str,
+        org: &str,
+        state: &str,
+        reason: Option<&str>,
+    ) -> Result<NodeStudy, NodeError> {
         let json = serde_json::to_string(spec).map_err(corrupt)?;
         sqlx::query(
             "INSERT INTO studies (study_id, spec_json, researcher, organisation, state, reason, offered_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
@@ -156,12 +174,19 @@ impl NodeStore {
     }
 
     pub async fn studies(&self) -> Result<Vec<NodeStudy>, NodeError> {
-        let rows = sqlx::query("SELECT * FROM studies ORDER BY offered_at DESC").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM studies ORDER BY offered_at DESC")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(study_record).collect()
     }
 
     /// The steward's (or the policy's) decision; it is sent to the hub by the worker.
-    pub async fn decide(&self, id: &str, approve: bool, reason: Option<&str>) -> Result<(), NodeError> {
+    pub async fn decide(
+        &self,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<(), NodeError> {
         let r = sqlx::query("UPDATE studies SET state = ?1, reason = ?2, decided_at = ?3 WHERE study_id = ?4 AND state = 'pending'")
             .bind(if approve { "approved" } else { "refused" })
             .bind(reason)
@@ -170,7 +195,9 @@ impl NodeStore {
             .execute(&self.pool)
             .await?;
         if r.rows_affected() == 0 {
-            return Err(NodeError::Invalid(format!("study `{id}` is not waiting for a decision")));
+            return Err(NodeError::Invalid(format!(
+                "study `{id}` is not waiting for a decision"
+            )));
         }
         Ok(())
     }
@@ -179,11 +206,12 @@ impl NodeStore {
 
     /// The zCDP budget a (dataset, researcher) pair has spent so far.
     pub async fn spent_rho(&self, dataset: &str, researcher: &str) -> Result<f64, NodeError> {
-        let row = sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
-            .bind(dataset)
-            .bind(researcher)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
+                .bind(dataset)
+                .bind(researcher)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(match row {
             Some(r) => r.try_get("spent_rho")?,
             None => 0.0,
@@ -206,16 +234,22 @@ impl NodeStore {
         // IMMEDIATE takes the write lock before reading the ledger.
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let outcome = charge_in_tx(&mut conn, study_id, dataset, researcher, rho, budget).await;
-        let end = if matches!(outcome, Ok(Ok(_))) { "COMMIT" } else { "ROLLBACK" };
+        let end = if matches!(outcome, Ok(Ok(_))) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
         sqlx::query(end).execute(&mut *conn).await?;
         outcome
     }
 
     /// Decisions not yet delivered to the hub.
     pub async fn unsent_decisions(&self) -> Result<Vec<NodeStudy>, NodeError> {
-        let rows = sqlx::query("SELECT * FROM studies WHERE decision_sent = 0 AND state IN ('approved', 'refused')")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM studies WHERE decision_sent = 0 AND state IN ('approved', 'refused')",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(study_record).collect()
     }
 
@@ -238,7 +272,12 @@ impl NodeStore {
 
     /// Freezes a study's cohort (row bitmap) and records it for differencing checks,
     /// in one transaction. A second call keeps the first cohort.
-    pub async fn freeze_cohort(&self, study: &NodeStudy, bits: &[u8], consent_excluded: u64) -> Result<(), NodeError> {
+    pub async fn freeze_cohort(
+        &self,
+        study: &NodeStudy,
+        bits: &[u8],
+        consent_excluded: u64,
+    ) -> Result<(), NodeError> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query("UPDATE studies SET cohort = ?1, consent_excluded = ?2 WHERE study_id = ?3 AND cohort IS NULL")
             .bind(bits)
@@ -260,14 +299,21 @@ impl NodeStore {
     }
 
     /// Earlier cohorts of a researcher on a dataset (other studies).
-    pub async fn earlier_cohorts(&self, dataset: &str, researcher: &str, except: &str) -> Result<Vec<Vec<u8>>, NodeError> {
+    pub async fn earlier_cohorts(
+        &self,
+        dataset: &str,
+        researcher: &str,
+        except: &str,
+    ) -> Result<Vec<Vec<u8>>, NodeError> {
         let rows = sqlx::query("SELECT cohort FROM cohort_history WHERE dataset = ?1 AND researcher = ?2 AND study_id != ?3")
             .bind(dataset)
             .bind(researcher)
             .bind(except)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(|r| Ok(r.try_get::<Vec<u8>, _>("cohort")?)).collect()
+        rows.iter()
+            .map(|r| Ok(r.try_get::<Vec<u8>, _>("cohort")?))
+            .collect()
     }
 
     // ---- audit witness ----
@@ -283,7 +329,9 @@ impl NodeStore {
 
     /// Forgets everything witnessed (operator reset after an investigated alarm).
     pub async fn delete_witness(&self) -> Result<(), NodeError> {
-        sqlx::query("DELETE FROM witness WHERE id = 1").execute(&self.pool).await?;
+        sqlx::query("DELETE FROM witness WHERE id = 1")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -336,14 +384,18 @@ pub fn pack_bits(mask: &[bool]) -> Vec<u8> {
 
 /// Unpacks a row mask of `len` rows.
 pub fn unpack_bits(bits: &[u8], len: usize) -> Vec<bool> {
-    (0..len).map(|i| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)).collect()
+    (0..len)
+        .map(|i| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+        .collect()
 }
 
 /// Number of rows in one mask but not the other (symmetric difference).
 pub fn symmetric_difference(a: &[u8], b: &[u8]) -> u64 {
     let n = a.len().max(b.len());
     (0..n)
-        .map(|i| (a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0)).count_ones() as u64)
+        .map(|i| {
+            (a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0)).count_ones() as u64
+        })
         .sum()
 }
 
@@ -371,14 +423,15 @@ async fn charge_in_tx(
     rho: f64,
     budget: f64,
 ) -> Result<Result<f64, f64>, NodeError> {
-    let spent: f64 = sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
-        .bind(dataset)
-        .bind(researcher)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("spent_rho"))
-        .transpose()?
-        .unwrap_or(0.0);
+    let spent: f64 =
+        sqlx::query("SELECT spent_rho FROM ledger WHERE dataset = ?1 AND researcher = ?2")
+            .bind(dataset)
+            .bind(researcher)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get("spent_rho"))
+            .transpose()?
+            .unwrap_or(0.0);
     let already = sqlx::query("SELECT 1 FROM ledger_charges WHERE study_id = ?1 AND round = 0")
         .bind(study_id)
         .fetch_optional(&mut *conn)

@@ -15,12 +15,15 @@ use salus_net::client::HubClient;
 use salus_study::local::{Cohort, contribute};
 use salus_study::plan::StudyPlan;
 use salus_table::Table;
-use salus_wire::{DatasetAnnouncement, Decision, NodeFailure, PollResponse, ProtocolEnvelope, RoundTask, StudyOffer, WorkItem};
+use salus_wire::{
+    DatasetAnnouncement, Decision, NodeFailure, PollResponse, ProtocolEnvelope, RoundTask,
+    StudyOffer, WorkItem,
+};
 
-use salus_protect::{NodeSession, NodeSessionFactory, NodeSessionParams, SessionParams};
 use crate::identity::Identity;
 use crate::store::{NodeStore, NodeStudy, pack_bits, symmetric_difference, unpack_bits};
 use crate::{NodeConfig, NodeError, datasets};
+use salus_protect::{NodeSession, NodeSessionFactory, NodeSessionParams, SessionParams};
 
 /// How long one long poll waits at the hub.
 const POLL_WAIT: Duration = Duration::from_secs(20);
@@ -44,13 +47,18 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("node", &self.identity.info.name).finish_non_exhaustive()
+        f.debug_struct("Worker")
+            .field("node", &self.identity.info.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl Worker {
     /// A worker for an enrolled node.
-    pub async fn new(config: &NodeConfig, factory: NodeSessionFactory) -> Result<Worker, NodeError> {
+    pub async fn new(
+        config: &NodeConfig,
+        factory: NodeSessionFactory,
+    ) -> Result<Worker, NodeError> {
         let identity = crate::identity::load(config)?;
         let store = NodeStore::open(config).await?;
         let client = identity.client()?;
@@ -99,8 +107,14 @@ impl Worker {
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
-                Err(NodeError::Net(NetError::Api { status: 401 | 403, message, .. })) => {
-                    return Err(NodeError::Invalid(format!("the hub no longer accepts this node: {message}")));
+                Err(NodeError::Net(NetError::Api {
+                    status: 401 | 403,
+                    message,
+                    ..
+                })) => {
+                    return Err(NodeError::Invalid(format!(
+                        "the hub no longer accepts this node: {message}"
+                    )));
                 }
                 Err(e) => {
                     tracing::error!(node = %self.identity.info.name, error = %e, "work loop error");
@@ -130,13 +144,21 @@ impl Worker {
         for s in self.store.unsent_decisions().await? {
             let approve = s.state == "approved";
             let refusal = (!approve).then(|| {
-                serde_json::from_str::<Refusal>(s.reason.as_deref().unwrap_or("")).unwrap_or_else(|_| Refusal {
-                    rule: "steward".into(),
-                    message: s.reason.clone().unwrap_or_else(|| "the data steward refused".into()),
-                })
+                serde_json::from_str::<Refusal>(s.reason.as_deref().unwrap_or("")).unwrap_or_else(
+                    |_| Refusal {
+                        rule: "steward".into(),
+                        message: s
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| "the data steward refused".into()),
+                    },
+                )
             });
             let remaining_rho = match (&s.spec.dp, approve) {
-                (Some(_), true) => Some(policy.privacy_budget_rho - self.store.spent_rho(&s.spec.dataset, &s.researcher).await?),
+                (Some(_), true) => Some(
+                    policy.privacy_budget_rho
+                        - self.store.spent_rho(&s.spec.dataset, &s.researcher).await?,
+                ),
                 _ => None,
             };
             let body = Decision {
@@ -145,10 +167,20 @@ impl Worker {
                 min_cell_count: policy.min_cell_count,
                 remaining_rho,
             };
-            match self.client.post::<_, serde_json::Value>(&format!("/node/studies/{}/decision", s.study_id), &body).await {
+            match self
+                .client
+                .post::<_, serde_json::Value>(
+                    &format!("/node/studies/{}/decision", s.study_id),
+                    &body,
+                )
+                .await
+            {
                 Ok(_) => {}
                 // Already recorded (a retry after a lost answer) or the study is gone.
-                Err(NetError::Api { status: 404 | 409 | 410, .. }) => {}
+                Err(NetError::Api {
+                    status: 404 | 409 | 410,
+                    ..
+                }) => {}
                 Err(e) => return Err(e.into()),
             }
             self.store.mark_decision_sent(&s.study_id).await?;
@@ -164,14 +196,24 @@ impl Worker {
             POLL_WAIT.as_millis(),
             crate::witness::witnessed_size(&self.store).await?
         );
-        let resp: PollResponse = self.client.get_with_timeout(&path, POLL_WAIT + Duration::from_secs(15)).await?;
+        let resp: PollResponse = self
+            .client
+            .get_with_timeout(&path, POLL_WAIT + Duration::from_secs(15))
+            .await?;
         if resp.epoch != self.epoch {
             // The hub restarted: sessions of the old process can never complete.
             self.sessions.clear();
         }
         self.epoch = resp.epoch;
         // Witness the audit log; a hub caught forking its history gets no more work.
-        if crate::witness::refuse_work(&self.store, &self.identity, &self.client, resp.checkpoint.as_ref()).await? {
+        if crate::witness::refuse_work(
+            &self.store,
+            &self.identity,
+            &self.client,
+            resp.checkpoint.as_ref(),
+        )
+        .await?
+        {
             self.sessions.clear();
             self.after = resp.last_seq;
             return Ok(());
@@ -210,12 +252,27 @@ impl Worker {
         }
         let policy = self.store.policy().await?;
         let (state, reason) = match self.check_offer(&o, &policy).await {
-            Err(refusal) => ("refused", Some(serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?)),
+            Err(refusal) => (
+                "refused",
+                Some(
+                    serde_json::to_string(&refusal)
+                        .map_err(|e| NodeError::Corrupt(e.to_string()))?,
+                ),
+            ),
             Ok(()) if policy.approval == Approval::Manual => ("pending", None),
             Ok(()) => ("pending", None),
         };
         tracing::info!(node = %self.identity.info.name, study = %o.study_id, state, "study offered");
-        self.store.offer(&o.study_id, &o.spec, &o.researcher, &o.organisation, state, reason.as_deref()).await?;
+        self.store
+            .offer(
+                &o.study_id,
+                &o.spec,
+                &o.researcher,
+                &o.organisation,
+                state,
+                reason.as_deref(),
+            )
+            .await?;
         if reason.is_none() && policy.approval != Approval::Manual {
             approve_study(&self.store, &o.study_id).await?;
         }
@@ -223,10 +280,14 @@ impl Worker {
     }
 
     async fn check_offer(&self, o: &StudyOffer, policy: &NodePolicy) -> Result<(), Refusal> {
-        let dataset = self.store.dataset(&o.spec.dataset).await.map_err(|_| Refusal {
-            rule: "dataset".into(),
-            message: format!("this node holds no dataset `{}`", o.spec.dataset),
-        })?;
+        let dataset = self
+            .store
+            .dataset(&o.spec.dataset)
+            .await
+            .map_err(|_| Refusal {
+                rule: "dataset".into(),
+                message: format!("this node holds no dataset `{}`", o.spec.dataset),
+            })?;
         policy.check_study(&o.spec, &o.researcher, &o.organisation)?;
         StudyPlan::new(&o.spec, &dataset.schema).map_err(|e| Refusal {
             rule: "spec".into(),
@@ -250,7 +311,10 @@ impl Worker {
             Err(failure) => {
                 let _: serde_json::Value = self
                     .client
-                    .post(&format!("/node/studies/{}/failure", task.study_id), &failure)
+                    .post(
+                        &format!("/node/studies/{}/failure", task.study_id),
+                        &failure,
+                    )
                     .await?;
                 return Ok(());
             }
@@ -272,7 +336,8 @@ impl Worker {
             noise_seed: self.noise_seed(&task.study_id, task.request.round),
             fresh_seed: rand::random(),
         };
-        let mut session = (self.factory)(&task.protection.mode, &params, values).map_err(NodeError::Invalid)?;
+        let mut session =
+            (self.factory)(&task.protection.mode, &params, values).map_err(NodeError::Invalid)?;
         let first = session.start().map_err(NodeError::Invalid)?;
         self.sessions.insert(key.clone(), session);
         self.send_protocol(&key, first).await
@@ -287,7 +352,11 @@ impl Worker {
         self.send_protocol(&key, replies).await
     }
 
-    async fn send_protocol(&mut self, key: &SessionKey, bodies: Vec<serde_json::Value>) -> Result<(), NodeError> {
+    async fn send_protocol(
+        &mut self,
+        key: &SessionKey,
+        bodies: Vec<serde_json::Value>,
+    ) -> Result<(), NodeError> {
         for body in bodies {
             let env = ProtocolEnvelope {
                 study_id: key.0.clone(),
@@ -295,7 +364,11 @@ impl Worker {
                 attempt: key.2,
                 body,
             };
-            match self.client.post::<_, serde_json::Value>("/node/messages", &env).await {
+            match self
+                .client
+                .post::<_, serde_json::Value>("/node/messages", &env)
+                .await
+            {
                 Ok(_) => {}
                 Err(NetError::Api { status: 410, .. }) => {
                     self.sessions.remove(key);
@@ -308,7 +381,11 @@ impl Worker {
     }
 
     /// The node's contribution, or the refusal/failure to report.
-    async fn compute(&mut self, study: &NodeStudy, task: &RoundTask) -> Result<Vec<f64>, NodeFailure> {
+    async fn compute(
+        &mut self,
+        study: &NodeStudy,
+        task: &RoundTask,
+    ) -> Result<Vec<f64>, NodeFailure> {
         let fail = |refusal: Option<Refusal>, message: String| NodeFailure {
             round: task.request.round,
             attempt: task.attempt,
@@ -317,7 +394,11 @@ impl Worker {
         };
         let plain = |e: NodeError| fail(None, e.to_string());
         let policy = self.store.policy().await.map_err(plain)?;
-        let record = self.store.dataset(&study.spec.dataset).await.map_err(plain)?;
+        let record = self
+            .store
+            .dataset(&study.spec.dataset)
+            .await
+            .map_err(plain)?;
         let table = self.table(&record).map_err(plain)?;
         let cohort = self
             .cohort(study, &table, &policy)
@@ -336,13 +417,19 @@ impl Worker {
             return Ok(t.clone());
         }
         let t = Arc::new(datasets::load(record)?);
-        self.tables.insert(record.name.clone(), (record.sha256.clone(), t.clone()));
+        self.tables
+            .insert(record.name.clone(), (record.sha256.clone(), t.clone()));
         Ok(t)
     }
 
     /// The study's cohort: frozen at its first round (filter, consent, disclosure and
     /// differencing checks), reused unchanged by every later round and re-run.
-    async fn cohort<'t>(&self, study: &NodeStudy, table: &'t Table, policy: &NodePolicy) -> Result<Cohort<'t>, CohortError> {
+    async fn cohort<'t>(
+        &self,
+        study: &NodeStudy,
+        table: &'t Table,
+        policy: &NodePolicy,
+    ) -> Result<Cohort<'t>, CohortError> {
         if let (Some(bits), Some(excluded)) = (&study.cohort, study.consent_excluded) {
             return Ok(Cohort {
                 table,
@@ -350,10 +437,17 @@ impl Worker {
                 consent_excluded: excluded as u64,
             });
         }
-        let cohort = Cohort::select(table, &study.spec.cohort, |_| true).map_err(|e| CohortError::Other(e.into()))?;
-        let record = self.store.dataset(&study.spec.dataset).await.map_err(CohortError::Other)?;
+        let cohort = Cohort::select(table, &study.spec.cohort, |_| true)
+            .map_err(|e| CohortError::Other(e.into()))?;
+        let record = self
+            .store
+            .dataset(&study.spec.dataset)
+            .await
+            .map_err(CohortError::Other)?;
         let parameters = salus_study::plan::parameter_count(&study.spec, &record.schema);
-        policy.check_cohort(cohort.len(), parameters).map_err(CohortError::Refused)?;
+        policy
+            .check_cohort(cohort.len(), parameters)
+            .map_err(CohortError::Refused)?;
         let bits = pack_bits(&cohort.rows);
         let earlier = self
             .store
@@ -408,7 +502,13 @@ pub async fn approve_study(store: &NodeStore, study_id: &str) -> Result<(), Node
     let rho = salus_dp::zcdp::epsilon_delta_to_rho(dp.epsilon, dp.delta)
         .map_err(|e| NodeError::Invalid(format!("the study's [dp] parameters: {e}")))?;
     match store
-        .charge_rho(study_id, &study.spec.dataset, &study.researcher, rho, policy.privacy_budget_rho)
+        .charge_rho(
+            study_id,
+            &study.spec.dataset,
+            &study.researcher,
+            rho,
+            policy.privacy_budget_rho,
+        )
         .await?
     {
         Ok(_) => store.decide(study_id, true, None).await,
@@ -421,7 +521,8 @@ pub async fn approve_study(store: &NodeStore, study_id: &str) -> Result<(), Node
                     dp.epsilon, dp.delta, study.researcher, study.spec.dataset
                 ),
             };
-            let reason = serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+            let reason =
+                serde_json::to_string(&refusal).map_err(|e| NodeError::Corrupt(e.to_string()))?;
             store.decide(study_id, false, Some(&reason)).await
         }
     }

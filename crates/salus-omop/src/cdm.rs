@@ -48,8 +48,14 @@ impl Person {
             person_id: r.int("person_id")?,
             gender_concept_id: r.int("gender_concept_id")?,
             year_of_birth: i32::try_from(r.int("year_of_birth")?).ok()?,
-            month_of_birth: r.int("month_of_birth").and_then(|m| u32::try_from(m).ok()).filter(|m| (1..=12).contains(m)),
-            day_of_birth: r.int("day_of_birth").and_then(|d| u32::try_from(d).ok()).filter(|d| (1..=31).contains(d)),
+            month_of_birth: r
+                .int("month_of_birth")
+                .and_then(|m| u32::try_from(m).ok())
+                .filter(|m| (1..=12).contains(m)),
+            day_of_birth: r
+                .int("day_of_birth")
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| (1..=31).contains(d)),
             birth_datetime: r.date("birth_datetime"),
             race_concept_id: r.concept("race_concept_id"),
             ethnicity_concept_id: r.concept("ethnicity_concept_id"),

@@ -44,11 +44,19 @@ pub(crate) struct Col {
 }
 
 pub(crate) const fn req(name: &'static str, kind: Kind) -> Col {
-    Col { name, kind, required: true }
+    Col {
+        name,
+        kind,
+        required: true,
+    }
 }
 
 pub(crate) const fn opt(name: &'static str, kind: Kind) -> Col {
-    Col { name, kind, required: false }
+    Col {
+        name,
+        kind,
+        required: false,
+    }
 }
 
 /// A parsed cell.
@@ -148,9 +156,7 @@ pub(crate) fn read_table<R: Read, T>(
         file: file.to_owned(),
         reason: describe_csv_error(&e),
     };
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let header = rdr.byte_headers().map_err(csv_err)?.clone();
     let index = header_index(file, &header, columns)?;
     let mut out = Vec::new();
@@ -159,7 +165,10 @@ pub(crate) fn read_table<R: Read, T>(
     while rdr.read_byte_record(&mut record).map_err(csv_err)? {
         let line = record.position().map_or(0, |p| p.line());
         if read_cells(file, line, &record, columns, &index, &mut cells, diags) {
-            let row = Row { columns, cells: &cells };
+            let row = Row {
+                columns,
+                cells: &cells,
+            };
             if let Some(item) = build(&row) {
                 out.push(item);
             }
@@ -169,7 +178,11 @@ pub(crate) fn read_table<R: Read, T>(
 }
 
 /// Maps each spec column to its position in the header.
-fn header_index(file: &str, header: &csv::ByteRecord, columns: &'static [Col]) -> Result<Vec<Option<usize>>, OmopError> {
+fn header_index(
+    file: &str,
+    header: &csv::ByteRecord,
+    columns: &'static [Col],
+) -> Result<Vec<Option<usize>>, OmopError> {
     let names: Vec<String> = header
         .iter()
         .map(|h| {
@@ -214,7 +227,12 @@ fn read_cells(
         if raw.is_empty() {
             if col.required {
                 let message = format!("required column `{}` is empty; row skipped", col.name);
-                diags.push(&format!("{file}/{}/empty", col.name), Severity::Error, location, message);
+                diags.push(
+                    &format!("{file}/{}/empty", col.name),
+                    Severity::Error,
+                    location,
+                    message,
+                );
                 ok = false;
             }
             continue;
@@ -222,13 +240,31 @@ fn read_cells(
         match parse_cell(raw, col.kind) {
             Some(cell) => cells[i] = cell,
             None if col.required => {
-                let message = format!("column `{}` must be {}; row skipped", col.name, col.kind.expected());
-                diags.push(&format!("{file}/{}/type", col.name), Severity::Error, location, message);
+                let message = format!(
+                    "column `{}` must be {}; row skipped",
+                    col.name,
+                    col.kind.expected()
+                );
+                diags.push(
+                    &format!("{file}/{}/type", col.name),
+                    Severity::Error,
+                    location,
+                    message,
+                );
                 ok = false;
             }
             None => {
-                let message = format!("column `{}` should be {}; value left empty", col.name, col.kind.expected());
-                diags.push(&format!("{file}/{}/type", col.name), Severity::Warning, location, message);
+                let message = format!(
+                    "column `{}` should be {}; value left empty",
+                    col.name,
+                    col.kind.expected()
+                );
+                diags.push(
+                    &format!("{file}/{}/type", col.name),
+                    Severity::Warning,
+                    location,
+                    message,
+                );
             }
         }
     }
@@ -254,27 +290,47 @@ fn describe_csv_error(e: &csv::Error) -> String {
 mod tests {
     use super::*;
 
-    const COLS: &[Col] = &[req("id", Kind::Int), req("day", Kind::Date), opt("value", Kind::Float), opt("note", Kind::Text)];
+    const COLS: &[Col] = &[
+        req("id", Kind::Int),
+        req("day", Kind::Date),
+        opt("value", Kind::Float),
+        opt("note", Kind::Text),
+    ];
 
     fn read(csv: &str) -> (Vec<(i64, String, Option<f64>, Option<String>)>, Vec<String>) {
         let mut diags = Diagnostics::default();
         let rows = read_table("t.csv", csv.as_bytes(), COLS, &mut diags, |r| {
-            Some((r.int("id")?, r.date("day")?.to_string(), r.float("value"), r.text("note")))
+            Some((
+                r.int("id")?,
+                r.date("day")?.to_string(),
+                r.float("value"),
+                r.text("note"),
+            ))
         })
         .unwrap();
-        (rows, diags.into_vec().iter().map(|d| d.to_string()).collect())
+        (
+            rows,
+            diags.into_vec().iter().map(|d| d.to_string()).collect(),
+        )
     }
 
     #[test]
     fn reads_typed_rows_with_any_header_case() {
         let (rows, diags) = read("ID,Day,VALUE\n1,2020-01-02,1.5\n2.0,20200103,\n");
-        assert_eq!(rows, vec![(1, "2020-01-02".into(), Some(1.5), None), (2, "2020-01-03".into(), None, None)]);
+        assert_eq!(
+            rows,
+            vec![
+                (1, "2020-01-02".into(), Some(1.5), None),
+                (2, "2020-01-03".into(), None, None)
+            ]
+        );
         assert!(diags.is_empty());
     }
 
     #[test]
     fn bad_cells_are_reported_with_positions() {
-        let (rows, diags) = read("id,day,value,note\nx,2020-01-02,1,a\n3,,1,b\n4,2020-01-04,abc,c\n");
+        let (rows, diags) =
+            read("id,day,value,note\nx,2020-01-02,1,a\n3,,1,b\n4,2020-01-04,abc,c\n");
         assert_eq!(rows.len(), 1);
         assert_eq!(
             diags,
@@ -289,7 +345,14 @@ mod tests {
     #[test]
     fn missing_required_column_stops_the_table() {
         let mut diags = Diagnostics::default();
-        let err = read_table("t.csv", "id,value\n1,2\n".as_bytes(), COLS, &mut diags, |_| Some(())).unwrap_err();
+        let err = read_table(
+            "t.csv",
+            "id,value\n1,2\n".as_bytes(),
+            COLS,
+            &mut diags,
+            |_| Some(()),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("`day`"), "{err}");
     }
 

@@ -133,13 +133,27 @@ mod tests {
         assert_eq!(Date::from_ymd(1969, 12, 31).unwrap().days(), -1);
         assert_eq!(Date::parse("1963-12-31").unwrap().to_string(), "1963-12-31");
         assert_eq!(Date::parse("19631231"), Date::parse("1963-12-31"));
-        assert_eq!(Date::parse("1963-12-31 00:00:00"), Date::parse("1963-12-31"));
-        assert_eq!(Date::parse("1963-12-31T10:00:00Z"), Date::parse("1963-12-31"));
+        assert_eq!(
+            Date::parse("1963-12-31 00:00:00"),
+            Date::parse("1963-12-31")
+        );
+        assert_eq!(
+            Date::parse("1963-12-31T10:00:00Z"),
+            Date::parse("1963-12-31")
+        );
     }
 
     #[test]
     fn rejects_non_dates() {
-        for bad in ["", "1963-02-30", "1963-13-01", "63-12-31", "1963/12/31", "1963-12-31x", "abcd-ef-gh"] {
+        for bad in [
+            "",
+            "1963-02-30",
+            "1963-13-01",
+            "63-12-31",
+            "1963/12/31",
+            "1963-12-31x",
+            "abcd-ef-gh",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
     }

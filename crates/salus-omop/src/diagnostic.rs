@@ -85,7 +85,12 @@ impl Diagnostics {
     }
 
     /// Records a diagnostic that is never grouped.
-    pub fn add(&mut self, severity: Severity, location: impl Into<String>, message: impl Into<String>) {
+    pub fn add(
+        &mut self,
+        severity: Severity,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.list.push(Diagnostic {
             severity,
             location: location.into(),

@@ -13,7 +13,9 @@ pub enum OmopError {
         table: &'static str,
     },
     /// A table lacks a required column.
-    #[error("{file}: required column `{column}` is missing from the header; add it (OMOP CDM v5.3/5.4 names, any case)")]
+    #[error(
+        "{file}: required column `{column}` is missing from the header; add it (OMOP CDM v5.3/5.4 names, any case)"
+    )]
     MissingColumn {
         /// The file (or table) name.
         file: String,

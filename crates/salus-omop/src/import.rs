@@ -42,7 +42,10 @@ pub struct CsvInput<R> {
 
 impl<R> std::fmt::Debug for CsvInput<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CsvInput").field("table", &self.table).field("name", &self.name).finish()
+        f.debug_struct("CsvInput")
+            .field("table", &self.table)
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -84,7 +87,9 @@ pub struct CdmImport {
 
 /// Reads the given tables. Fails only when PERSON is absent or a table lacks a
 /// required column or is not CSV at all; bad rows become diagnostics.
-pub fn read_cdm<R: Read>(inputs: impl IntoIterator<Item = CsvInput<R>>) -> Result<CdmImport, OmopError> {
+pub fn read_cdm<R: Read>(
+    inputs: impl IntoIterator<Item = CsvInput<R>>,
+) -> Result<CdmImport, OmopError> {
     let mut diags = Diagnostics::default();
     let mut cdm = Cdm::default();
     let mut counts = BTreeMap::new();
@@ -98,19 +103,32 @@ pub fn read_cdm<R: Read>(inputs: impl IntoIterator<Item = CsvInput<R>>) -> Resul
         let n = match table.as_str() {
             "person" => {
                 have_person = true;
-                extend(&mut cdm.person, read_table(name, r, cdm::PERSON, d, Person::from_row)?)
+                extend(
+                    &mut cdm.person,
+                    read_table(name, r, cdm::PERSON, d, Person::from_row)?,
+                )
             }
             "observation_period" => extend(
                 &mut cdm.observation_period,
-                read_table(name, r, cdm::OBSERVATION_PERIOD, d, ObservationPeriod::from_row)?,
+                read_table(
+                    name,
+                    r,
+                    cdm::OBSERVATION_PERIOD,
+                    d,
+                    ObservationPeriod::from_row,
+                )?,
             ),
             "visit_occurrence" => extend(
                 &mut cdm.visit_occurrence,
-                read_table(name, r, cdm::VISIT_OCCURRENCE, d, |row| Event::from_row(row, &cdm::VISIT_COLUMNS))?,
+                read_table(name, r, cdm::VISIT_OCCURRENCE, d, |row| {
+                    Event::from_row(row, &cdm::VISIT_COLUMNS)
+                })?,
             ),
             "condition_occurrence" => extend(
                 &mut cdm.condition_occurrence,
-                read_table(name, r, cdm::CONDITION_OCCURRENCE, d, |row| Event::from_row(row, &cdm::CONDITION_COLUMNS))?,
+                read_table(name, r, cdm::CONDITION_OCCURRENCE, d, |row| {
+                    Event::from_row(row, &cdm::CONDITION_COLUMNS)
+                })?,
             ),
             "drug_exposure" => extend(
                 &mut cdm.drug_exposure,
@@ -118,28 +136,56 @@ pub fn read_cdm<R: Read>(inputs: impl IntoIterator<Item = CsvInput<R>>) -> Resul
             ),
             "measurement" => extend(
                 &mut cdm.measurement,
-                read_table(name, r, cdm::MEASUREMENT, d, |row| Measurement::from_row(row, &cdm::MEASUREMENT_COLUMNS))?,
+                read_table(name, r, cdm::MEASUREMENT, d, |row| {
+                    Measurement::from_row(row, &cdm::MEASUREMENT_COLUMNS)
+                })?,
             ),
             "procedure_occurrence" => extend(
                 &mut cdm.procedure_occurrence,
-                read_table(name, r, cdm::PROCEDURE_OCCURRENCE, d, |row| Event::from_row(row, &cdm::PROCEDURE_COLUMNS))?,
+                read_table(name, r, cdm::PROCEDURE_OCCURRENCE, d, |row| {
+                    Event::from_row(row, &cdm::PROCEDURE_COLUMNS)
+                })?,
             ),
             "observation" => extend(
                 &mut cdm.observation,
-                read_table(name, r, cdm::OBSERVATION, d, |row| Measurement::from_row(row, &cdm::OBSERVATION_COLUMNS))?,
+                read_table(name, r, cdm::OBSERVATION, d, |row| {
+                    Measurement::from_row(row, &cdm::OBSERVATION_COLUMNS)
+                })?,
             ),
-            "death" => extend(&mut cdm.death, read_table(name, r, cdm::DEATH, d, Death::from_row)?),
-            "concept" => extend(&mut concepts, read_table(name, r, vocab::CONCEPT, d, Concept::from_row)?),
+            "death" => extend(
+                &mut cdm.death,
+                read_table(name, r, cdm::DEATH, d, Death::from_row)?,
+            ),
+            "concept" => extend(
+                &mut concepts,
+                read_table(name, r, vocab::CONCEPT, d, Concept::from_row)?,
+            ),
             "concept_ancestor" => extend(
                 &mut ancestors,
-                read_table(name, r, vocab::CONCEPT_ANCESTOR, d, ConceptAncestor::from_row)?,
+                read_table(
+                    name,
+                    r,
+                    vocab::CONCEPT_ANCESTOR,
+                    d,
+                    ConceptAncestor::from_row,
+                )?,
             ),
             "concept_relationship" => extend(
                 &mut relationships,
-                read_table(name, r, vocab::CONCEPT_RELATIONSHIP, d, ConceptRelationship::from_row)?,
+                read_table(
+                    name,
+                    r,
+                    vocab::CONCEPT_RELATIONSHIP,
+                    d,
+                    ConceptRelationship::from_row,
+                )?,
             ),
             _ => {
-                d.add(Severity::Info, name, "not a table this import reads; ignored");
+                d.add(
+                    Severity::Info,
+                    name,
+                    "not a table this import reads; ignored",
+                );
                 continue;
             }
         };
@@ -169,10 +215,16 @@ pub fn read_vocabulary<R: Read>(
     for input in inputs {
         let (name, r, d) = (input.name.as_str(), input.reader, &mut diags);
         match input.table.to_ascii_lowercase().as_str() {
-            "concept" => concepts.extend(read_table(name, r, vocab::CONCEPT, d, Concept::from_row)?),
-            "concept_ancestor" => {
-                ancestors.extend(read_table(name, r, vocab::CONCEPT_ANCESTOR, d, ConceptAncestor::from_row)?)
+            "concept" => {
+                concepts.extend(read_table(name, r, vocab::CONCEPT, d, Concept::from_row)?)
             }
+            "concept_ancestor" => ancestors.extend(read_table(
+                name,
+                r,
+                vocab::CONCEPT_ANCESTOR,
+                d,
+                ConceptAncestor::from_row,
+            )?),
             "concept_relationship" => relationships.extend(read_table(
                 name,
                 r,
@@ -186,7 +238,10 @@ pub fn read_vocabulary<R: Read>(
     if concepts.is_empty() {
         return Err(OmopError::MissingTable { table: "concept" });
     }
-    Ok((Vocabulary::new(&concepts, &ancestors, &relationships), diags.into_vec()))
+    Ok((
+        Vocabulary::new(&concepts, &ancestors, &relationships),
+        diags.into_vec(),
+    ))
 }
 
 fn extend<T>(into: &mut Vec<T>, rows: Vec<T>) -> usize {
@@ -204,7 +259,10 @@ fn check_persons(cdm: &mut Cdm, diags: &mut Diagnostics) {
         diags.add(
             Severity::Error,
             "person",
-            format!("{} rows repeat a person_id already seen; the later rows were skipped", before - cdm.person.len()),
+            format!(
+                "{} rows repeat a person_id already seen; the later rows were skipped",
+                before - cdm.person.len()
+            ),
         );
     }
     let mut drop = |table: &str, removed: usize| {
@@ -216,14 +274,42 @@ fn check_persons(cdm: &mut Cdm, diags: &mut Diagnostics) {
             );
         }
     };
-    drop("observation_period", retain(&mut cdm.observation_period, |r| ids.contains(&r.person_id)));
-    drop("visit_occurrence", retain(&mut cdm.visit_occurrence, |r| ids.contains(&r.person_id)));
-    drop("condition_occurrence", retain(&mut cdm.condition_occurrence, |r| ids.contains(&r.person_id)));
-    drop("drug_exposure", retain(&mut cdm.drug_exposure, |r| ids.contains(&r.event.person_id)));
-    drop("measurement", retain(&mut cdm.measurement, |r| ids.contains(&r.event.person_id)));
-    drop("procedure_occurrence", retain(&mut cdm.procedure_occurrence, |r| ids.contains(&r.person_id)));
-    drop("observation", retain(&mut cdm.observation, |r| ids.contains(&r.event.person_id)));
-    drop("death", retain(&mut cdm.death, |r| ids.contains(&r.person_id)));
+    drop(
+        "observation_period",
+        retain(&mut cdm.observation_period, |r| ids.contains(&r.person_id)),
+    );
+    drop(
+        "visit_occurrence",
+        retain(&mut cdm.visit_occurrence, |r| ids.contains(&r.person_id)),
+    );
+    drop(
+        "condition_occurrence",
+        retain(&mut cdm.condition_occurrence, |r| {
+            ids.contains(&r.person_id)
+        }),
+    );
+    drop(
+        "drug_exposure",
+        retain(&mut cdm.drug_exposure, |r| ids.contains(&r.event.person_id)),
+    );
+    drop(
+        "measurement",
+        retain(&mut cdm.measurement, |r| ids.contains(&r.event.person_id)),
+    );
+    drop(
+        "procedure_occurrence",
+        retain(&mut cdm.procedure_occurrence, |r| {
+            ids.contains(&r.person_id)
+        }),
+    );
+    drop(
+        "observation",
+        retain(&mut cdm.observation, |r| ids.contains(&r.event.person_id)),
+    );
+    drop(
+        "death",
+        retain(&mut cdm.death, |r| ids.contains(&r.person_id)),
+    );
 }
 
 /// Counts what was kept of the clinical tables (vocabulary tables keep rows read).

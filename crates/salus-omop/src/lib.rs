@@ -41,8 +41,8 @@
 //! assert_eq!((cohort.rows[1].time, cohort.rows[1].event), (1825, false)); // censored 2010-12-31
 //! ```
 
-pub mod cohort;
 mod cdm;
+pub mod cohort;
 mod csvread;
 mod date;
 mod diagnostic;

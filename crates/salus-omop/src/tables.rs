@@ -23,14 +23,26 @@ pub fn analysis_tables(cdm: &Cdm) -> Result<BTreeMap<String, Table>, TableError>
     out.insert("observation_periods".to_owned(), observation_periods(cdm)?);
     let v = &cdm.vocabulary;
     let conditions: Vec<&Event> = cdm.condition_occurrence.iter().collect();
-    out.insert("conditions".to_owned(), events(&conditions, v, "condition_id", true)?);
+    out.insert(
+        "conditions".to_owned(),
+        events(&conditions, v, "condition_id", true)?,
+    );
     let procedures: Vec<&Event> = cdm.procedure_occurrence.iter().collect();
-    out.insert("procedures".to_owned(), events(&procedures, v, "procedure_id", false)?);
+    out.insert(
+        "procedures".to_owned(),
+        events(&procedures, v, "procedure_id", false)?,
+    );
     let visits: Vec<&Event> = cdm.visit_occurrence.iter().collect();
     out.insert("visits".to_owned(), events(&visits, v, "visit_id", true)?);
     out.insert("drugs".to_owned(), drugs(cdm)?);
-    out.insert("measurements".to_owned(), measurements(&cdm.measurement, v, "measurement_id")?);
-    out.insert("observations".to_owned(), measurements(&cdm.observation, v, "observation_id")?);
+    out.insert(
+        "measurements".to_owned(),
+        measurements(&cdm.measurement, v, "measurement_id")?,
+    );
+    out.insert(
+        "observations".to_owned(),
+        measurements(&cdm.observation, v, "observation_id")?,
+    );
     out.insert("deaths".to_owned(), deaths(cdm)?);
     Ok(out)
 }
@@ -75,12 +87,28 @@ pub fn patients(cdm: &Cdm) -> Result<Table, TableError> {
         num("patient_id", p.iter().map(|p| Some(p.person_id as f64))),
         text("birth_date", p.iter().map(|p| Some(p.birth_date_text()))),
         text("sex", p.iter().map(|p| sex_of(p.gender_concept_id, v))),
-        num("year_of_birth", p.iter().map(|p| Some(f64::from(p.year_of_birth)))),
-        num("gender_concept_id", p.iter().map(|p| Some(p.gender_concept_id as f64))),
-        num("race_concept_id", p.iter().map(|p| Some(p.race_concept_id as f64))),
+        num(
+            "year_of_birth",
+            p.iter().map(|p| Some(f64::from(p.year_of_birth))),
+        ),
+        num(
+            "gender_concept_id",
+            p.iter().map(|p| Some(p.gender_concept_id as f64)),
+        ),
+        num(
+            "race_concept_id",
+            p.iter().map(|p| Some(p.race_concept_id as f64)),
+        ),
         text("race", p.iter().map(|p| concept_name(v, p.race_concept_id))),
-        num("ethnicity_concept_id", p.iter().map(|p| Some(p.ethnicity_concept_id as f64))),
-        text("death_date", p.iter().map(|p: &Person| date(deaths.get(&p.person_id).copied()))),
+        num(
+            "ethnicity_concept_id",
+            p.iter().map(|p| Some(p.ethnicity_concept_id as f64)),
+        ),
+        text(
+            "death_date",
+            p.iter()
+                .map(|p: &Person| date(deaths.get(&p.person_id).copied())),
+        ),
     ])
 }
 
@@ -95,21 +123,35 @@ fn observation_periods(cdm: &Cdm) -> Result<Table, TableError> {
 
 /// patient_id, `<id_name>`, concept_id, concept_name, start_date, [end_date],
 /// visit_id, source_value.
-fn events(rows: &[&Event], v: &Vocabulary, id_name: &str, with_end: bool) -> Result<Table, TableError> {
+fn events(
+    rows: &[&Event],
+    v: &Vocabulary,
+    id_name: &str,
+    with_end: bool,
+) -> Result<Table, TableError> {
     let mut cols = vec![
         num("patient_id", rows.iter().map(|r| Some(r.person_id as f64))),
         num(id_name, rows.iter().map(|r| Some(r.id as f64))),
         num("concept_id", rows.iter().map(|r| Some(r.concept_id as f64))),
-        text("concept_name", rows.iter().map(|r| concept_name(v, r.concept_id))),
+        text(
+            "concept_name",
+            rows.iter().map(|r| concept_name(v, r.concept_id)),
+        ),
         text("start_date", rows.iter().map(|r| date(Some(r.start)))),
     ];
     if with_end {
         cols.push(text("end_date", rows.iter().map(|r| date(r.end))));
     }
     if id_name != "visit_id" {
-        cols.push(num("visit_id", rows.iter().map(|r| r.visit_occurrence_id.map(|v| v as f64))));
+        cols.push(num(
+            "visit_id",
+            rows.iter().map(|r| r.visit_occurrence_id.map(|v| v as f64)),
+        ));
     }
-    cols.push(text("source_value", rows.iter().map(|r| r.source_value.clone())));
+    cols.push(text(
+        "source_value",
+        rows.iter().map(|r| r.source_value.clone()),
+    ));
     Table::new(cols)
 }
 
@@ -117,20 +159,43 @@ fn drugs(cdm: &Cdm) -> Result<Table, TableError> {
     let v = &cdm.vocabulary;
     let d = &cdm.drug_exposure;
     Table::new(vec![
-        num("patient_id", d.iter().map(|r| Some(r.event.person_id as f64))),
+        num(
+            "patient_id",
+            d.iter().map(|r| Some(r.event.person_id as f64)),
+        ),
         num("drug_id", d.iter().map(|r| Some(r.event.id as f64))),
-        num("concept_id", d.iter().map(|r| Some(r.event.concept_id as f64))),
-        text("concept_name", d.iter().map(|r| concept_name(v, r.event.concept_id))),
+        num(
+            "concept_id",
+            d.iter().map(|r| Some(r.event.concept_id as f64)),
+        ),
+        text(
+            "concept_name",
+            d.iter().map(|r| concept_name(v, r.event.concept_id)),
+        ),
         text("start_date", d.iter().map(|r| date(Some(r.event.start)))),
         text("end_date", d.iter().map(|r| date(r.event.end))),
         num("quantity", d.iter().map(|r| r.quantity)),
-        num("days_supply", d.iter().map(|r| r.days_supply.map(|x| x as f64))),
-        num("visit_id", d.iter().map(|r| r.event.visit_occurrence_id.map(|x| x as f64))),
-        text("source_value", d.iter().map(|r| r.event.source_value.clone())),
+        num(
+            "days_supply",
+            d.iter().map(|r| r.days_supply.map(|x| x as f64)),
+        ),
+        num(
+            "visit_id",
+            d.iter()
+                .map(|r| r.event.visit_occurrence_id.map(|x| x as f64)),
+        ),
+        text(
+            "source_value",
+            d.iter().map(|r| r.event.source_value.clone()),
+        ),
     ])
 }
 
-fn measurements(rows: &[crate::Measurement], v: &Vocabulary, id_name: &str) -> Result<Table, TableError> {
+fn measurements(
+    rows: &[crate::Measurement],
+    v: &Vocabulary,
+    id_name: &str,
+) -> Result<Table, TableError> {
     let m = rows;
     let unit = |r: &crate::Measurement| {
         r.unit_source_value
@@ -138,19 +203,38 @@ fn measurements(rows: &[crate::Measurement], v: &Vocabulary, id_name: &str) -> R
             .or_else(|| r.unit_concept_id.and_then(|u| v.name(u).map(str::to_owned)))
     };
     Table::new(vec![
-        num("patient_id", m.iter().map(|r| Some(r.event.person_id as f64))),
+        num(
+            "patient_id",
+            m.iter().map(|r| Some(r.event.person_id as f64)),
+        ),
         num(id_name, m.iter().map(|r| Some(r.event.id as f64))),
-        num("concept_id", m.iter().map(|r| Some(r.event.concept_id as f64))),
-        text("concept_name", m.iter().map(|r| concept_name(v, r.event.concept_id))),
+        num(
+            "concept_id",
+            m.iter().map(|r| Some(r.event.concept_id as f64)),
+        ),
+        text(
+            "concept_name",
+            m.iter().map(|r| concept_name(v, r.event.concept_id)),
+        ),
         text("date", m.iter().map(|r| date(Some(r.event.start)))),
         num("value", m.iter().map(|r| r.value_as_number)),
         text("value_text", m.iter().map(|r| r.value_as_string.clone())),
-        num("value_concept_id", m.iter().map(|r| r.value_as_concept_id.map(|x| x as f64))),
+        num(
+            "value_concept_id",
+            m.iter().map(|r| r.value_as_concept_id.map(|x| x as f64)),
+        ),
         text("unit", m.iter().map(unit)),
         num("range_low", m.iter().map(|r| r.range_low)),
         num("range_high", m.iter().map(|r| r.range_high)),
-        num("visit_id", m.iter().map(|r| r.event.visit_occurrence_id.map(|x| x as f64))),
-        text("source_value", m.iter().map(|r| r.event.source_value.clone())),
+        num(
+            "visit_id",
+            m.iter()
+                .map(|r| r.event.visit_occurrence_id.map(|x| x as f64)),
+        ),
+        text(
+            "source_value",
+            m.iter().map(|r| r.event.source_value.clone()),
+        ),
     ])
 }
 
@@ -160,7 +244,14 @@ fn deaths(cdm: &Cdm) -> Result<Table, TableError> {
     Table::new(vec![
         num("patient_id", d.iter().map(|r| Some(r.person_id as f64))),
         text("death_date", d.iter().map(|r| date(Some(r.date)))),
-        num("cause_concept_id", d.iter().map(|r| r.cause_concept_id.map(|x| x as f64))),
-        text("cause", d.iter().map(|r| r.cause_concept_id.and_then(|c| concept_name(v, c)))),
+        num(
+            "cause_concept_id",
+            d.iter().map(|r| r.cause_concept_id.map(|x| x as f64)),
+        ),
+        text(
+            "cause",
+            d.iter()
+                .map(|r| r.cause_concept_id.and_then(|c| concept_name(v, c))),
+        ),
     ])
 }

@@ -115,11 +115,17 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     /// Builds the indexes.
-    pub fn new(concepts: &[Concept], ancestors: &[ConceptAncestor], relationships: &[ConceptRelationship]) -> Self {
+    pub fn new(
+        concepts: &[Concept],
+        ancestors: &[ConceptAncestor],
+        relationships: &[ConceptRelationship],
+    ) -> Self {
         let mut v = Vocabulary::default();
         for c in concepts {
-            v.by_code
-                .insert((c.vocabulary_id.to_ascii_lowercase(), c.concept_code.clone()), c.concept_id);
+            v.by_code.insert(
+                (c.vocabulary_id.to_ascii_lowercase(), c.concept_code.clone()),
+                c.concept_id,
+            );
             v.concepts.insert(c.concept_id, c.clone());
         }
         for a in ancestors {
@@ -174,7 +180,10 @@ impl Vocabulary {
     /// vocabulary id): the concept itself if standard, else its `Maps to` target.
     /// Returns `(standard concept id or 0, source concept id if the code is known)`.
     pub fn standard_for_code(&self, vocabulary_id: &str, code: &str) -> (i64, Option<i64>) {
-        let Some(&source) = self.by_code.get(&(vocabulary_id.to_ascii_lowercase(), code.to_owned())) else {
+        let Some(&source) = self
+            .by_code
+            .get(&(vocabulary_id.to_ascii_lowercase(), code.to_owned()))
+        else {
             return (0, None);
         };
         let standard = match self.concepts.get(&source) {

@@ -22,7 +22,13 @@ fn person() -> impl Strategy<Value = Random> {
         prop::collection::vec(-50..900i32, 0..4),
         prop::option::of(0..900i32),
     )
-        .prop_map(|(start, length, index, outcomes, death)| Random { start, length, index, outcomes, death })
+        .prop_map(|(start, length, index, outcomes, death)| Random {
+            start,
+            length,
+            index,
+            outcomes,
+            death,
+        })
 }
 
 fn day(offset: i32) -> Date {
@@ -71,7 +77,11 @@ fn cdm(people: &[Random]) -> Cdm {
             }
         }
         if let Some(d) = r.death {
-            cdm.death.push(Death { person_id: p, date: day(d), cause_concept_id: None });
+            cdm.death.push(Death {
+                person_id: p,
+                date: day(d),
+                cause_concept_id: None,
+            });
         }
     }
     cdm
@@ -88,7 +98,9 @@ fn spec(washout: i32, max_days: Option<i32>, exclude_prior: bool, death: bool) -
             min_age: None,
             max_age: None,
         },
-        washout: WashoutSpec { prior_observation_days: washout },
+        washout: WashoutSpec {
+            prior_observation_days: washout,
+        },
         outcome: OutcomeSpec {
             condition_concept_ids: vec![2],
             drug_concept_ids: vec![],

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::PathBuf;
 
-use salus_omop::{CdmImport, CohortSpec, CsvInput, Severity, analysis_tables, build_cohort, read_cdm};
+use salus_omop::{
+    CdmImport, CohortSpec, CsvInput, Severity, analysis_tables, build_cohort, read_cdm,
+};
 use salus_table::{CsvOptions, Table, read_csv_path};
 
 fn dir() -> PathBuf {
@@ -54,7 +56,9 @@ fn counts_match_the_files() {
         .collect();
     assert_eq!(
         problems,
-        ["warning: observation_period: 2649 rows refer to a person_id that is not in person; skipped"]
+        [
+            "warning: observation_period: 2649 rows refer to a person_id that is not in person; skipped"
+        ]
     );
 }
 
@@ -63,36 +67,89 @@ fn analysis_tables_hold_real_values() {
     let tables = analysis_tables(&load().cdm).unwrap();
     let patients = &tables["patients"];
     assert_eq!(patients.nrows(), 2694);
-    let row = |id: f64| patients.numeric("patient_id").unwrap().iter().position(|&p| p == Some(id)).unwrap();
+    let row = |id: f64| {
+        patients
+            .numeric("patient_id")
+            .unwrap()
+            .iter()
+            .position(|&p| p == Some(id))
+            .unwrap()
+    };
     let (six, one23) = (row(6.0), row(123.0));
-    assert_eq!(patients.text("birth_date").unwrap()[six].as_deref(), Some("1963-12-31"));
-    assert_eq!(patients.text("sex").unwrap()[six].as_deref(), Some("female"));
-    assert_eq!(patients.text("birth_date").unwrap()[one23].as_deref(), Some("1950-04-12"));
-    assert_eq!(patients.text("sex").unwrap()[one23].as_deref(), Some("male"));
+    assert_eq!(
+        patients.text("birth_date").unwrap()[six].as_deref(),
+        Some("1963-12-31")
+    );
+    assert_eq!(
+        patients.text("sex").unwrap()[six].as_deref(),
+        Some("female")
+    );
+    assert_eq!(
+        patients.text("birth_date").unwrap()[one23].as_deref(),
+        Some("1950-04-12")
+    );
+    assert_eq!(
+        patients.text("sex").unwrap()[one23].as_deref(),
+        Some("male")
+    );
     let sexes = patients.text("sex").unwrap();
-    let males = sexes.iter().filter(|s| s.as_deref() == Some("male")).count();
-    let females = sexes.iter().filter(|s| s.as_deref() == Some("female")).count();
+    let males = sexes
+        .iter()
+        .filter(|s| s.as_deref() == Some("male"))
+        .count();
+    let females = sexes
+        .iter()
+        .filter(|s| s.as_deref() == Some("female"))
+        .count();
     assert_eq!(males + females, 2694);
-    assert_eq!(males, count_lines_with(&dir().join("person.csv"), 1, "8507"));
+    assert_eq!(
+        males,
+        count_lines_with(&dir().join("person.csv"), 1, "8507")
+    );
 
     let conditions = &tables["conditions"];
     assert_eq!(conditions.nrows(), 3173);
     let names = conditions.text("concept_name").unwrap();
-    let bleeds = names.iter().filter(|n| n.as_deref() == Some("Gastrointestinal hemorrhage")).count();
-    assert_eq!(bleeds, count_lines_with(&dir().join("condition_occurrence.csv"), 2, "192671"));
-    let first = conditions.numeric("condition_id").unwrap().iter().position(|&c| c == Some(4657.0)).unwrap();
-    assert_eq!(conditions.text("start_date").unwrap()[first].as_deref(), Some("2011-10-10"));
-    assert_eq!(conditions.text("source_value").unwrap()[first].as_deref(), Some("K92.2"));
+    let bleeds = names
+        .iter()
+        .filter(|n| n.as_deref() == Some("Gastrointestinal hemorrhage"))
+        .count();
+    assert_eq!(
+        bleeds,
+        count_lines_with(&dir().join("condition_occurrence.csv"), 2, "192671")
+    );
+    let first = conditions
+        .numeric("condition_id")
+        .unwrap()
+        .iter()
+        .position(|&c| c == Some(4657.0))
+        .unwrap();
+    assert_eq!(
+        conditions.text("start_date").unwrap()[first].as_deref(),
+        Some("2011-10-10")
+    );
+    assert_eq!(
+        conditions.text("source_value").unwrap()[first].as_deref(),
+        Some("K92.2")
+    );
     assert_eq!(conditions.text("end_date").unwrap()[first], None);
 
     let drugs = &tables["drugs"];
-    let celecoxib = drugs.text("concept_name").unwrap().iter().filter(|n| n.as_deref() == Some("celecoxib")).count();
+    let celecoxib = drugs
+        .text("concept_name")
+        .unwrap()
+        .iter()
+        .filter(|n| n.as_deref() == Some("celecoxib"))
+        .count();
     assert_eq!(celecoxib, 1844);
     assert_eq!(tables["visits"].nrows(), 1037);
     let m = &tables["measurements"];
     assert_eq!(m.nrows(), 989);
     assert_eq!(m.numeric("measurement_id").unwrap()[0], Some(716.0)); // written `716.0` in the file
-    assert_eq!(m.text("concept_name").unwrap()[0].as_deref(), Some("Throat culture"));
+    assert_eq!(
+        m.text("concept_name").unwrap()[0].as_deref(),
+        Some("Throat culture")
+    );
     assert_eq!(m.text("date").unwrap()[0].as_deref(), Some("1958-11-30"));
     assert_eq!(m.numeric("value").unwrap()[0], None);
     assert_eq!(tables["deaths"].nrows(), 0);
@@ -119,7 +176,10 @@ struct Independent {
 
 fn table(name: &str) -> Table {
     let opts = CsvOptions {
-        text_columns: ["START_DATE", "END_DATE", "DATE"].iter().map(|s| s.to_string()).collect(),
+        text_columns: ["START_DATE", "END_DATE", "DATE"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         ..CsvOptions::default()
     };
     read_csv_path(&dir().join(name), &opts).unwrap()
@@ -129,7 +189,13 @@ fn rows(t: &Table, person: &str, concept: &str, day: &str) -> Vec<(i64, i64, Str
     let p = t.numeric(person).unwrap();
     let c = t.numeric(concept).unwrap();
     (0..t.nrows())
-        .map(|i| (p[i].unwrap() as i64, c[i].unwrap() as i64, t.column(day).unwrap().display(i).unwrap().into_owned()))
+        .map(|i| {
+            (
+                p[i].unwrap() as i64,
+                c[i].unwrap() as i64,
+                t.column(day).unwrap().display(i).unwrap().into_owned(),
+            )
+        })
         .collect()
 }
 
@@ -137,7 +203,12 @@ impl Independent {
     fn load() -> Self {
         let op = table("observation_period.csv");
         let mut periods: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-        for (p, _, start) in rows(&op, "PERSON_ID", "OBSERVATION_PERIOD_ID", "OBSERVATION_PERIOD_START_DATE") {
+        for (p, _, start) in rows(
+            &op,
+            "PERSON_ID",
+            "OBSERVATION_PERIOD_ID",
+            "OBSERVATION_PERIOD_START_DATE",
+        ) {
             periods.entry(p).or_default().push((start, String::new()));
         }
         let ends = op.column("OBSERVATION_PERIOD_END_DATE").unwrap();
@@ -151,20 +222,39 @@ impl Independent {
         }
         let ca = table("concept_ancestor.csv");
         let mut descendants: HashMap<i64, HashSet<i64>> = HashMap::new();
-        for (a, d, _) in rows(&ca, "ANCESTOR_CONCEPT_ID", "DESCENDANT_CONCEPT_ID", "MIN_LEVELS_OF_SEPARATION") {
+        for (a, d, _) in rows(
+            &ca,
+            "ANCESTOR_CONCEPT_ID",
+            "DESCENDANT_CONCEPT_ID",
+            "MIN_LEVELS_OF_SEPARATION",
+        ) {
             descendants.entry(a).or_default().insert(d);
         }
         Independent {
             periods,
             descendants,
-            drugs: rows(&table("drug_exposure.csv"), "PERSON_ID", "DRUG_CONCEPT_ID", "DRUG_EXPOSURE_START_DATE"),
-            conditions: rows(&table("condition_occurrence.csv"), "PERSON_ID", "CONDITION_CONCEPT_ID", "CONDITION_START_DATE"),
+            drugs: rows(
+                &table("drug_exposure.csv"),
+                "PERSON_ID",
+                "DRUG_CONCEPT_ID",
+                "DRUG_EXPOSURE_START_DATE",
+            ),
+            conditions: rows(
+                &table("condition_occurrence.csv"),
+                "PERSON_ID",
+                "CONDITION_CONCEPT_ID",
+                "CONDITION_START_DATE",
+            ),
         }
     }
 
     /// (members, events, total days) for a drug index, GI-bleed outcome.
     fn cohort(&self, index_drug: i64, washout: i64, max_days: Option<i64>) -> (usize, usize, i64) {
-        let mut wanted = self.descendants.get(&index_drug).cloned().unwrap_or_default();
+        let mut wanted = self
+            .descendants
+            .get(&index_drug)
+            .cloned()
+            .unwrap_or_default();
         wanted.insert(index_drug);
         let mut index: HashMap<i64, String> = HashMap::new();
         for (p, c, d) in &self.drugs {
@@ -180,7 +270,9 @@ impl Independent {
         }
         let (mut n, mut events, mut total) = (0, 0, 0);
         for (p, i) in &index {
-            let Some((start, end)) = self.periods[p].iter().find(|(s, e)| s <= i && i <= e) else { continue };
+            let Some((start, end)) = self.periods[p].iter().find(|(s, e)| s <= i && i <= e) else {
+                continue;
+            };
             if days(i) - days(start) < washout {
                 continue;
             }
@@ -218,7 +310,20 @@ fn days(iso: &str) -> i64 {
     for year in 1800..y {
         total += if leap(year) { 366 } else { 365 };
     }
-    let months = [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let months = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     total += months[..(m - 1) as usize].iter().sum::<i64>();
     total + d - 1
 }
@@ -247,7 +352,11 @@ fn nsaid_class_expands_through_concept_ancestor() {
     assert_eq!(ours, (2659, 379, 845_431));
     assert_eq!(ours, Independent::load().cohort(21603933, 365, Some(365)));
     let flat = spec.replace("[21603933]", "[21603933]\ninclude_descendants = false");
-    assert_eq!(run(&flat), (0, 0, 0), "no drug row carries the class concept itself");
+    assert_eq!(
+        run(&flat),
+        (0, 0, 0),
+        "no drug row carries the class concept itself"
+    );
 }
 
 #[test]
@@ -255,19 +364,34 @@ fn attrition_and_table_shape() {
     let spec = "[index]\ncondition_concept_ids = [80180]\nmin_age = 40\n[outcome]\ncondition_concept_ids = [192671]\n";
     let cohort = build_cohort(&load().cdm, &CohortSpec::from_toml(spec).unwrap());
     let remaining: Vec<usize> = cohort.attrition.iter().map(|a| a.remaining).collect();
-    assert_eq!(remaining[0], 2694, "every Eunomia person has osteoarthritis");
+    assert_eq!(
+        remaining[0], 2694,
+        "every Eunomia person has osteoarthritis"
+    );
     assert!(remaining.windows(2).all(|w| w[0] >= w[1]), "{remaining:?}");
     assert_eq!(*remaining.last().unwrap(), cohort.rows.len());
     assert!(cohort.rows.iter().all(|r| r.age >= 40));
     let t = cohort.to_table().unwrap();
-    assert_eq!(t.names(), ["patient_id", "index_date", "end_date", "time", "event", "age", "sex"]);
+    assert_eq!(
+        t.names(),
+        [
+            "patient_id",
+            "index_date",
+            "end_date",
+            "time",
+            "event",
+            "age",
+            "sex"
+        ]
+    );
     assert_eq!(t.nrows(), cohort.rows.len());
 }
 
 #[test]
 fn shipped_cohort_files_run() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cohorts");
-    let read = |f: &str| CohortSpec::from_toml(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+    let read =
+        |f: &str| CohortSpec::from_toml(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
     let cdm = load().cdm;
     let celecoxib = build_cohort(&cdm, &read("celecoxib-gi-bleed.toml"));
     assert_eq!((celecoxib.rows.len(), celecoxib.events()), (1800, 355));

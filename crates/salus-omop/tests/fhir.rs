@@ -5,17 +5,30 @@
 use std::fs::File;
 use std::path::PathBuf;
 
-use salus_omop::{CohortSpec, CsvInput, Vocabulary, analysis_tables, build_cohort, cdm_tables, fhir_to_omop, read_cdm};
+use salus_omop::{
+    CohortSpec, CsvInput, Vocabulary, analysis_tables, build_cohort, cdm_tables, fhir_to_omop,
+    read_cdm,
+};
 use serde_json::Value;
 
 fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(path)
 }
 
 fn resources() -> Vec<Value> {
-    let text = std::fs::read_to_string(data("fhir/Luna60_McCullough561_6662f0ca-b617-4e02-8f55-7275e9f49aa0.json")).unwrap();
+    let text = std::fs::read_to_string(data(
+        "fhir/Luna60_McCullough561_6662f0ca-b617-4e02-8f55-7275e9f49aa0.json",
+    ))
+    .unwrap();
     let bundle: Value = serde_json::from_str(&text).unwrap();
-    bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"].clone()).collect()
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .collect()
 }
 
 fn vocabulary() -> Vocabulary {
@@ -45,27 +58,89 @@ fn converts_with_standard_concepts() {
         ]
     );
     let person = &conv.cdm.person[0];
-    assert_eq!((person.gender_concept_id, person.year_of_birth, person.month_of_birth, person.day_of_birth), (8532, 2008, Some(11), Some(6)));
-    assert_eq!(person.person_source_value.as_deref(), Some("356a0ab8-5592-4ec5-8c3a-9a4d0857b793"));
-    let conditions: Vec<(i64, String)> =
-        conv.cdm.condition_occurrence.iter().map(|c| (c.concept_id, c.start.to_string())).collect();
-    assert_eq!(conditions[0], (40481087, "2009-08-09".to_owned()), "SNOMED 444814009 viral sinusitis");
-    assert_eq!(conditions[6], (260139, "2014-08-09".to_owned()), "SNOMED 10509002 acute bronchitis");
-    assert_eq!(conv.cdm.condition_occurrence[0].source_value.as_deref(), Some("444814009"));
-    assert_eq!(conv.cdm.condition_occurrence[0].end.map(|d| d.to_string()).as_deref(), Some("2009-08-23"));
-    let drugs: Vec<i64> = conv.cdm.drug_exposure.iter().map(|d| d.event.concept_id).collect();
-    assert_eq!(drugs, [19019979, 19075001, 0, 19019979, 1127433, 0], "RxNorm codes in CONCEPT map; others are 0");
-    assert_eq!(conv.cdm.drug_exposure[5].event.source_value.as_deref(), Some("2618839"));
+    assert_eq!(
+        (
+            person.gender_concept_id,
+            person.year_of_birth,
+            person.month_of_birth,
+            person.day_of_birth
+        ),
+        (8532, 2008, Some(11), Some(6))
+    );
+    assert_eq!(
+        person.person_source_value.as_deref(),
+        Some("356a0ab8-5592-4ec5-8c3a-9a4d0857b793")
+    );
+    let conditions: Vec<(i64, String)> = conv
+        .cdm
+        .condition_occurrence
+        .iter()
+        .map(|c| (c.concept_id, c.start.to_string()))
+        .collect();
+    assert_eq!(
+        conditions[0],
+        (40481087, "2009-08-09".to_owned()),
+        "SNOMED 444814009 viral sinusitis"
+    );
+    assert_eq!(
+        conditions[6],
+        (260139, "2014-08-09".to_owned()),
+        "SNOMED 10509002 acute bronchitis"
+    );
+    assert_eq!(
+        conv.cdm.condition_occurrence[0].source_value.as_deref(),
+        Some("444814009")
+    );
+    assert_eq!(
+        conv.cdm.condition_occurrence[0]
+            .end
+            .map(|d| d.to_string())
+            .as_deref(),
+        Some("2009-08-23")
+    );
+    let drugs: Vec<i64> = conv
+        .cdm
+        .drug_exposure
+        .iter()
+        .map(|d| d.event.concept_id)
+        .collect();
+    assert_eq!(
+        drugs,
+        [19019979, 19075001, 0, 19019979, 1127433, 0],
+        "RxNorm codes in CONCEPT map; others are 0"
+    );
+    assert_eq!(
+        conv.cdm.drug_exposure[5].event.source_value.as_deref(),
+        Some("2618839")
+    );
     let visits = &conv.cdm.visit_occurrence;
     assert_eq!(visits.iter().filter(|v| v.concept_id == 9202).count(), 22);
     assert_eq!(visits.iter().filter(|v| v.concept_id == 9203).count(), 1);
-    assert!(conv.cdm.condition_occurrence.iter().all(|c| c.visit_occurrence_id.is_some()));
+    assert!(
+        conv.cdm
+            .condition_occurrence
+            .iter()
+            .all(|c| c.visit_occurrence_id.is_some())
+    );
     let period = &conv.cdm.observation_period[0];
     // First and last dated record (encounters, conditions, observations, drugs).
-    assert_eq!((period.start.to_string(), period.end.to_string()), ("2009-07-16".into(), "2018-09-20".into()));
+    assert_eq!(
+        (period.start.to_string(), period.end.to_string()),
+        ("2009-07-16".into(), "2018-09-20".into())
+    );
     let messages: Vec<String> = conv.diagnostics.iter().map(|d| d.to_string()).collect();
-    assert!(messages.iter().any(|m| m.contains("MedicationRequest/") && m.contains("concept_id 0")), "{messages:?}");
-    assert!(messages.contains(&"info: Claim: 27 resources of this type have no OMOP mapping here; not converted".to_owned()));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("MedicationRequest/") && m.contains("concept_id 0")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(
+            &"info: Claim: 27 resources of this type have no OMOP mapping here; not converted"
+                .to_owned()
+        )
+    );
 }
 
 #[test]
@@ -102,5 +177,8 @@ fn cohort_on_converted_data() {
     assert_eq!(cohort.rows.len(), 1);
     let row = &cohort.rows[0];
     assert_eq!(row.index_date.to_string(), "2009-08-09");
-    assert_eq!((row.time, row.event, row.age, row.sex.as_deref()), (1826, true, 0, Some("female")));
+    assert_eq!(
+        (row.time, row.event, row.age, row.sex.as_deref()),
+        (1826, true, 0, Some("female"))
+    );
 }

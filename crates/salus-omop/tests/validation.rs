@@ -1,7 +1,9 @@
 //! Hostile and edge-case inputs: missing tables and columns, bad cells with their
 //! positions, duplicates, orphans, and the cohort rules one by one.
 
-use salus_omop::{CdmImport, CohortSpec, CsvInput, OmopError, analysis_tables, build_cohort, read_cdm};
+use salus_omop::{
+    CdmImport, CohortSpec, CsvInput, OmopError, analysis_tables, build_cohort, read_cdm,
+};
 
 const PERSON: &str = "person_id,gender_concept_id,year_of_birth,month_of_birth,day_of_birth,race_concept_id,ethnicity_concept_id\n";
 const PERIOD: &str = "observation_period_id,person_id,observation_period_start_date,observation_period_end_date,period_type_concept_id\n";
@@ -23,7 +25,10 @@ fn messages(import: &CdmImport) -> Vec<String> {
 #[test]
 fn person_table_is_required() {
     let err = import(&[("death", DEATH.to_owned())]).unwrap_err();
-    assert!(matches!(err, OmopError::MissingTable { table: "person" }), "{err}");
+    assert!(
+        matches!(err, OmopError::MissingTable { table: "person" }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -37,21 +42,40 @@ fn missing_required_column_names_file_and_column() {
 
 #[test]
 fn bad_cells_are_located_and_good_rows_kept() {
-    let person = format!("{PERSON}1,8507,1950,4,12,0,0\n2,8532,19x0,,,0,0\n3,8532,1960,13,,0,0\n4,8507,1970,,,0,0\n");
+    let person = format!(
+        "{PERSON}1,8507,1950,4,12,0,0\n2,8532,19x0,,,0,0\n3,8532,1960,13,,0,0\n4,8507,1970,,,0,0\n"
+    );
     let imp = import(&[("person", person)]).unwrap();
     assert_eq!(imp.counts["person"], 3);
-    assert_eq!(messages(&imp), ["error: person.csv:3:3: column `year_of_birth` must be an integer; row skipped"]);
+    assert_eq!(
+        messages(&imp),
+        ["error: person.csv:3:3: column `year_of_birth` must be an integer; row skipped"]
+    );
     let patients = &analysis_tables(&imp.cdm).unwrap()["patients"];
     let births: Vec<_> = patients.text("birth_date").unwrap().to_vec();
     // Month 13 is not a month: the birth date falls back to the year.
-    assert_eq!(births, [Some("1950-04-12".into()), Some("1960".into()), Some("1970".into())]);
+    assert_eq!(
+        births,
+        [
+            Some("1950-04-12".into()),
+            Some("1960".into()),
+            Some("1970".into())
+        ]
+    );
 }
 
 #[test]
 fn duplicates_orphans_and_unknown_tables() {
     let person = format!("{PERSON}1,8507,1950,,,0,0\n1,8532,1951,,,0,0\n");
-    let period = format!("{PERIOD}1,1,2000-01-01,2001-01-01,0\n2,9,2000-01-01,2001-01-01,0\n3,1,2002-01-01,2001-01-01,0\n");
-    let imp = import(&[("person", person), ("observation_period", period), ("note", "x\n".into())]).unwrap();
+    let period = format!(
+        "{PERIOD}1,1,2000-01-01,2001-01-01,0\n2,9,2000-01-01,2001-01-01,0\n3,1,2002-01-01,2001-01-01,0\n"
+    );
+    let imp = import(&[
+        ("person", person),
+        ("observation_period", period),
+        ("note", "x\n".into()),
+    ])
+    .unwrap();
     assert_eq!(imp.counts["person"], 1);
     assert_eq!(imp.counts["observation_period"], 1);
     assert_eq!(
@@ -75,8 +99,15 @@ fn repeated_problems_are_summarised() {
     let imp = import(&[("person", person)]).unwrap();
     let msgs = messages(&imp);
     assert_eq!(msgs.len(), 11);
-    assert_eq!(msgs[10], "error: person.csv: 15 more diagnostics like the ones above were not listed");
-    assert!(msgs[9].starts_with("error: person.csv:11:3:"), "{}", msgs[9]);
+    assert_eq!(
+        msgs[10],
+        "error: person.csv: 15 more diagnostics like the ones above were not listed"
+    );
+    assert!(
+        msgs[9].starts_with("error: person.csv:11:3:"),
+        "{}",
+        msgs[9]
+    );
 }
 
 #[test]
@@ -95,15 +126,27 @@ fn measurement_values_units_and_deaths() {
     let t = analysis_tables(&imp.cdm).unwrap();
     let m = &t["measurements"];
     assert_eq!(m.numeric("value").unwrap(), [Some(6.1), Some(5.2)]);
-    assert_eq!(m.text("unit").unwrap(), [Some("percent".to_owned()), Some("%".to_owned())]);
-    assert_eq!(m.text("concept_name").unwrap()[0].as_deref(), Some("Hemoglobin A1c"));
+    assert_eq!(
+        m.text("unit").unwrap(),
+        [Some("percent".to_owned()), Some("%".to_owned())]
+    );
+    assert_eq!(
+        m.text("concept_name").unwrap()[0].as_deref(),
+        Some("Hemoglobin A1c")
+    );
     assert_eq!(m.numeric("range_high").unwrap()[0], Some(5.6));
-    assert_eq!(t["patients"].text("death_date").unwrap()[0].as_deref(), Some("2021-03-04"));
+    assert_eq!(
+        t["patients"].text("death_date").unwrap()[0].as_deref(),
+        Some("2021-03-04")
+    );
     assert_eq!(t["deaths"].nrows(), 1);
 }
 
 /// One person per line of `(period start, period end, index, outcomes, death)`.
-fn cohort_of(people: &[(&str, &str, &str, &[&str], Option<&str>)], spec: &str) -> Vec<(i64, i32, bool)> {
+fn cohort_of(
+    people: &[(&str, &str, &str, &[&str], Option<&str>)],
+    spec: &str,
+) -> Vec<(i64, i32, bool)> {
     let mut person = PERSON.to_owned();
     let mut period = PERIOD.to_owned();
     let mut condition = CONDITION.to_owned();
@@ -123,35 +166,58 @@ fn cohort_of(people: &[(&str, &str, &str, &[&str], Option<&str>)], spec: &str) -
             death.push_str(&format!("{p},{d},0\n"));
         }
     }
-    let imp = import(&[("person", person), ("observation_period", period), ("condition_occurrence", condition), ("death", death)]).unwrap();
+    let imp = import(&[
+        ("person", person),
+        ("observation_period", period),
+        ("condition_occurrence", condition),
+        ("death", death),
+    ])
+    .unwrap();
     let cohort = build_cohort(&imp.cdm, &CohortSpec::from_toml(spec).unwrap());
-    cohort.rows.iter().map(|r| (r.patient_id, r.time, r.event)).collect()
+    cohort
+        .rows
+        .iter()
+        .map(|r| (r.patient_id, r.time, r.event))
+        .collect()
 }
 
-const BASIC: &str = "[index]\ncondition_concept_ids=[100]\n[outcome]\ncondition_concept_ids=[200]\n";
+const BASIC: &str =
+    "[index]\ncondition_concept_ids=[100]\n[outcome]\ncondition_concept_ids=[200]\n";
 
 #[test]
 fn cohort_rules_one_by_one() {
     let y = "2000-01-01";
     let end = "2000-12-31";
     let people: &[(&str, &str, &str, &[&str], Option<&str>)] = &[
-        (y, end, "2000-03-01", &["2000-03-11"], None),               // 1: event at 10
-        (y, end, "2000-03-01", &[], None),                           // 2: censored at period end (305)
-        (y, end, "2000-03-01", &["2000-03-01"], None),               // 3: outcome on index day: excluded
+        (y, end, "2000-03-01", &["2000-03-11"], None), // 1: event at 10
+        (y, end, "2000-03-01", &[], None),             // 2: censored at period end (305)
+        (y, end, "2000-03-01", &["2000-03-01"], None), // 3: outcome on index day: excluded
         (y, end, "2000-03-01", &["2000-02-01", "2000-04-01"], None), // 4: prior outcome: excluded
-        (y, end, "2001-03-01", &[], None),                           // 5: index outside observation
-        (y, end, "2000-12-31", &[], None),                           // 6: no time after index
-        (y, end, "2000-03-01", &[], Some("2000-03-21")),             // 7: censored at death (20)
+        (y, end, "2001-03-01", &[], None),             // 5: index outside observation
+        (y, end, "2000-12-31", &[], None),             // 6: no time after index
+        (y, end, "2000-03-01", &[], Some("2000-03-21")), // 7: censored at death (20)
         (y, end, "2000-03-01", &["2000-06-01"], Some("2000-05-01")), // 8: death before outcome: censored (61)
     ];
     assert_eq!(
         cohort_of(people, BASIC),
-        [(1, 10, true), (2, 305, false), (7, 20, false), (8, 61, false)]
+        [
+            (1, 10, true),
+            (2, 305, false),
+            (7, 20, false),
+            (8, 61, false)
+        ]
     );
     let keep_prior = BASIC.replace("[200]", "[200]\nexclude_prior=false");
     assert_eq!(
         cohort_of(people, &keep_prior),
-        [(1, 10, true), (2, 305, false), (3, 305, false), (4, 31, true), (7, 20, false), (8, 61, false)]
+        [
+            (1, 10, true),
+            (2, 305, false),
+            (3, 305, false),
+            (4, 31, true),
+            (7, 20, false),
+            (8, 61, false)
+        ]
     );
     let death_outcome = BASIC.replace("[200]", "[200]\ndeath=true");
     assert_eq!(
@@ -160,7 +226,15 @@ fn cohort_rules_one_by_one() {
     );
     let capped = format!("{BASIC}[follow_up]\nmax_days=15\n[washout]\nprior_observation_days=60\n");
     // Washout: 2000-01-01 to 2000-03-01 is exactly 60 days, so everyone qualifies.
-    assert_eq!(cohort_of(people, &capped), [(1, 10, true), (2, 15, false), (7, 15, false), (8, 15, false)]);
+    assert_eq!(
+        cohort_of(people, &capped),
+        [
+            (1, 10, true),
+            (2, 15, false),
+            (7, 15, false),
+            (8, 15, false)
+        ]
+    );
     let strict = capped.replace("=60", "=61");
     assert_eq!(cohort_of(people, &strict), []);
 }

@@ -20,7 +20,9 @@ impl Roster {
     /// Parses every participant's hex Ed25519 identity key; node ids must be unique.
     pub(crate) fn new(participants: &[Participant]) -> Result<Self, ProtectError> {
         if participants.is_empty() {
-            return Err(ProtectError::invalid("a session needs at least one participant"));
+            return Err(ProtectError::invalid(
+                "a session needs at least one participant",
+            ));
         }
         let mut ids: Vec<String> = Vec::with_capacity(participants.len());
         let mut keys = Vec::with_capacity(participants.len());
@@ -50,7 +52,9 @@ impl Roster {
     /// The position of `node_id`, or an error naming it.
     pub(crate) fn require(&self, node_id: &str) -> Result<usize, ProtectError> {
         self.index_of(node_id).ok_or_else(|| {
-            ProtectError::refused(format!("node `{node_id}` is not a participant of this session"))
+            ProtectError::refused(format!(
+                "node `{node_id}` is not a participant of this session"
+            ))
         })
     }
 
@@ -117,7 +121,11 @@ fn parse_identity_key(p: &Participant) -> Result<VerifyingKey, ProtectError> {
 /// threshold HE, the researcher key). The hub's deadline is left out: nodes do not know it.
 /// Every protocol message is bound to this digest, so a hub and a node that disagree on
 /// any of it fail loudly instead of summing mismatched vectors.
-pub(crate) fn session_binding(mode: &str, params: &SessionParams, with_researcher: bool) -> [u8; 32] {
+pub(crate) fn session_binding(
+    mode: &str,
+    params: &SessionParams,
+    with_researcher: bool,
+) -> [u8; 32] {
     let mut hash = Sha256::new();
     let mut put = |part: &[u8]| {
         hash.update((part.len() as u64).to_be_bytes());
@@ -137,7 +145,12 @@ pub(crate) fn session_binding(mode: &str, params: &SessionParams, with_researche
     put(&serde_json::to_vec(&params.layout).unwrap_or_default());
     put(&serde_json::to_vec(&params.dp).unwrap_or_default());
     if with_researcher {
-        put(params.researcher_key.as_deref().unwrap_or("").trim().as_bytes());
+        put(params
+            .researcher_key
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .as_bytes());
     }
     hash.finalize().into()
 }

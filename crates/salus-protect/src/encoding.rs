@@ -38,7 +38,9 @@ impl LayoutCodec {
     /// A codec for sums over up to `max_nodes` nodes.
     pub(crate) fn new(layout: &Layout, max_nodes: usize) -> Result<Self, ProtectError> {
         if layout.is_empty() {
-            return Err(ProtectError::invalid("the round's layout has no values to aggregate"));
+            return Err(ProtectError::invalid(
+                "the round's layout has no values to aggregate",
+            ));
         }
         let (mut counts, mut reals) = (0, 0);
         for segment in &layout.segments {
@@ -104,13 +106,21 @@ impl LayoutCodec {
                 match segment.kind {
                     SegmentKind::Count { max } => {
                         if !(v.fract() == 0.0 && v >= 0.0 && v <= max as f64) {
-                            return Err(out_of_range(&segment.name, index, &format!("a whole number in [0, {max}]")));
+                            return Err(out_of_range(
+                                &segment.name,
+                                index,
+                                &format!("a whole number in [0, {max}]"),
+                            ));
                         }
                         counts.push(v as i64);
                     }
                     SegmentKind::Real => {
                         if !(v.is_finite() && v.abs() < limit) {
-                            return Err(out_of_range(&segment.name, index, &format!("a finite number below {limit:e} in magnitude")));
+                            return Err(out_of_range(
+                                &segment.name,
+                                index,
+                                &format!("a finite number below {limit:e} in magnitude"),
+                            ));
                         }
                         reals.push(v);
                     }
@@ -136,7 +146,11 @@ impl LayoutCodec {
 
     /// The narrow encoder of the count segments (secure aggregation), reserving
     /// `noise_bound` units of headroom for DP noise.
-    fn narrow(&self, max_nodes: usize, noise_bound: f64) -> Result<FixedPointEncoder, ProtectError> {
+    fn narrow(
+        &self,
+        max_nodes: usize,
+        noise_bound: f64,
+    ) -> Result<FixedPointEncoder, ProtectError> {
         let quantities = self
             .layout
             .segments
@@ -146,7 +160,11 @@ impl LayoutCodec {
                 SegmentKind::Real => None,
             })
             .collect();
-        Ok(FixedPointEncoder::with_noise_headroom(quantities, max_nodes, noise_bound)?)
+        Ok(FixedPointEncoder::with_noise_headroom(
+            quantities,
+            max_nodes,
+            noise_bound,
+        )?)
     }
 }
 
@@ -165,7 +183,11 @@ pub(crate) struct RingCodec {
 
 impl RingCodec {
     /// A ring codec for `max_nodes` nodes with `noise_bound` units of DP headroom per count.
-    pub(crate) fn new(codec: LayoutCodec, max_nodes: usize, noise_bound: f64) -> Result<Self, ProtectError> {
+    pub(crate) fn new(
+        codec: LayoutCodec,
+        max_nodes: usize,
+        noise_bound: f64,
+    ) -> Result<Self, ProtectError> {
         let narrow = codec.narrow(max_nodes, noise_bound)?;
         Ok(Self { codec, narrow })
     }
@@ -181,7 +203,12 @@ impl RingCodec {
     }
 
     /// Encodes a contribution, adding `noise` (one integer per count) to the counts.
-    pub(crate) fn encode(&self, counts: &[i64], reals: &[f64], noise: Option<&[i64]>) -> Result<Vec<u64>, ProtectError> {
+    pub(crate) fn encode(
+        &self,
+        counts: &[i64],
+        reals: &[f64],
+        noise: Option<&[i64]>,
+    ) -> Result<Vec<u64>, ProtectError> {
         let as_f64: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
         let mut ring = self.narrow.encode(&as_f64)?;
         if let Some(noise) = noise {
@@ -265,21 +292,33 @@ mod tests {
     use super::*;
 
     fn layout() -> Layout {
-        Layout::default().counts("n", 2).reals("sum", 2).counts("events", 1)
+        Layout::default()
+            .counts("n", 2)
+            .reals("sum", 2)
+            .counts("events", 1)
     }
 
     #[test]
     fn ring_and_limb_encodings_sum_to_the_same_values() {
         let codec = LayoutCodec::new(&layout(), 3).expect("valid");
         let ring = RingCodec::new(codec.clone(), 3, 0.0).expect("fits");
-        let rows = [[3.0, 0.0, -1.25, 1e9, 7.0], [5.0, 2.0, 0.5, -3e9 + 0.125, 0.0]];
+        let rows = [
+            [3.0, 0.0, -1.25, 1e9, 7.0],
+            [5.0, 2.0, 0.5, -3e9 + 0.125, 0.0],
+        ];
         let mut ring_sum = vec![0u64; ring.dimension()];
         let mut limb_sum = vec![0i64; he_limb_count(&codec)];
         for row in &rows {
             let (counts, reals) = codec.split(row).expect("fits");
             let encoded = ring.encode(&counts, &reals, None).expect("in range");
-            ring_sum.iter_mut().zip(encoded).for_each(|(s, v)| *s = s.wrapping_add(v));
-            limb_sum.iter_mut().zip(he_limbs(&codec, &counts, &reals)).for_each(|(s, v)| *s += v);
+            ring_sum
+                .iter_mut()
+                .zip(encoded)
+                .for_each(|(s, v)| *s = s.wrapping_add(v));
+            limb_sum
+                .iter_mut()
+                .zip(he_limbs(&codec, &counts, &reals))
+                .for_each(|(s, v)| *s += v);
         }
         let expected = vec![8.0, 2.0, -0.75, -2e9 + 0.125, 7.0];
         assert_eq!(ring.decode(&ring_sum).expect("length"), expected);
@@ -288,18 +327,31 @@ mod tests {
 
     #[test]
     fn negative_noisy_counts_and_large_reals_recombine() {
-        let codec = LayoutCodec::new(&Layout::default().counts("n", 1).reals("x", 1), 64).expect("valid");
+        let codec =
+            LayoutCodec::new(&Layout::default().counts("n", 1).reals("x", 1), 64).expect("valid");
         let limbs = he_limbs(&codec, &[-5], &[-(2f64.powi(47)) + 0.5]);
         assert!(limbs.iter().all(|l| l.unsigned_abs() <= 1 << 32));
-        assert_eq!(he_decode(&codec, &limbs).expect("length"), vec![-5.0, -(2f64.powi(47)) + 0.5]);
+        assert_eq!(
+            he_decode(&codec, &limbs).expect("length"),
+            vec![-5.0, -(2f64.powi(47)) + 0.5]
+        );
     }
 
     #[test]
     fn errors_name_segment_and_position_but_not_the_value() {
         let codec = LayoutCodec::new(&layout(), 3).expect("valid");
-        let text = codec.split(&[3.0, 2.5, 0.0, 0.0, 1.0]).expect_err("fraction").to_string();
-        assert!(text.contains("value 1 of segment `n`") && !text.contains("2.5"), "{text}");
-        let text = codec.split(&[3.0, 2.0, f64::NAN, 0.0, 1.0]).expect_err("nan").to_string();
+        let text = codec
+            .split(&[3.0, 2.5, 0.0, 0.0, 1.0])
+            .expect_err("fraction")
+            .to_string();
+        assert!(
+            text.contains("value 1 of segment `n`") && !text.contains("2.5"),
+            "{text}"
+        );
+        let text = codec
+            .split(&[3.0, 2.0, f64::NAN, 0.0, 1.0])
+            .expect_err("nan")
+            .to_string();
         assert!(text.contains("segment `sum`"), "{text}");
         assert!(codec.split(&[1.0]).is_err());
         assert!(codec.split(&[-1.0, 0.0, 0.0, 0.0, 0.0]).is_err());

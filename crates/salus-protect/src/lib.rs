@@ -201,15 +201,22 @@ pub trait NodeSession: Send + Sync {
 }
 
 /// Creates hub sessions for a protection mode name (`secure-aggregation`, `threshold-he`).
-pub type HubSessionFactory =
-    std::sync::Arc<dyn Fn(&str, &SessionParams) -> Result<Box<dyn HubSession>, String> + Send + Sync>;
+pub type HubSessionFactory = std::sync::Arc<
+    dyn Fn(&str, &SessionParams) -> Result<Box<dyn HubSession>, String> + Send + Sync,
+>;
 
 /// Creates node sessions for a protection mode name, given the contribution vector.
-pub type NodeSessionFactory =
-    std::sync::Arc<dyn Fn(&str, &NodeSessionParams, Vec<f64>) -> Result<Box<dyn NodeSession>, String> + Send + Sync>;
+pub type NodeSessionFactory = std::sync::Arc<
+    dyn Fn(&str, &NodeSessionParams, Vec<f64>) -> Result<Box<dyn NodeSession>, String>
+        + Send
+        + Sync,
+>;
 
 /// Opens the hub's side of a session for a mode name.
-pub fn hub_session(mode: &str, params: &SessionParams) -> Result<Box<dyn HubSession>, ProtectError> {
+pub fn hub_session(
+    mode: &str,
+    params: &SessionParams,
+) -> Result<Box<dyn HubSession>, ProtectError> {
     match mode {
         secure_aggregation::MODE => Ok(Box::new(SecaggHub::new(params)?)),
         threshold_he::MODE => Ok(Box::new(HeHub::new(params)?)),

@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(record["mechanism"], "skellam");
         assert_eq!(record["rho"], 0.25);
         let guaranteed = record["rho_guaranteed"].as_f64().expect("number");
-        assert!(guaranteed <= 0.25 * (1.0 + 1e-9) && guaranteed > 0.25 * 0.99, "{guaranteed}");
+        assert!(
+            guaranteed <= 0.25 * (1.0 + 1e-9) && guaranteed > 0.25 * 0.99,
+            "{guaranteed}"
+        );
         assert!(record["epsilon"].as_f64().expect("number") > 0.25);
         assert_eq!(record["not_noised"][0], "x");
     }

@@ -44,7 +44,12 @@ impl HubSession for PlainHub {
     }
 
     fn outcome(&self) -> Option<Result<Outcome, SessionFailure>> {
-        let all: BTreeSet<&str> = self.params.participants.iter().map(|p| p.node_id.as_str()).collect();
+        let all: BTreeSet<&str> = self
+            .params
+            .participants
+            .iter()
+            .map(|p| p.node_id.as_str())
+            .collect();
         let got: BTreeSet<&str> = self.received.keys().map(String::as_str).collect();
         if got == all {
             let mut sum = vec![0.0; self.params.layout.len()];

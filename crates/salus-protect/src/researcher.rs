@@ -62,14 +62,16 @@ fn decode_base64(text: &str, what: &str) -> Result<Vec<u8>, ProtectError> {
 /// Parses a researcher public key string.
 pub(crate) fn parse_researcher_public(text: &str) -> Result<ResearcherPublicKey, ProtectError> {
     let bytes = decode_base64(text, "researcher public key")?;
-    ResearcherPublicKey::from_bytes(&bytes)
-        .map_err(|e| ProtectError::ResearcherKey(format!("cannot read the researcher public key: {e}")))
+    ResearcherPublicKey::from_bytes(&bytes).map_err(|e| {
+        ProtectError::ResearcherKey(format!("cannot read the researcher public key: {e}"))
+    })
 }
 
 fn parse_researcher_secret(text: &str) -> Result<ResearcherKey, ProtectError> {
     let bytes = zeroize::Zeroizing::new(decode_base64(text, "researcher secret key")?);
-    ResearcherKey::from_secret_bytes(&bytes)
-        .map_err(|e| ProtectError::ResearcherKey(format!("cannot read the researcher secret key: {e}")))
+    ResearcherKey::from_secret_bytes(&bytes).map_err(|e| {
+        ProtectError::ResearcherKey(format!("cannot read the researcher secret key: {e}"))
+    })
 }
 
 /// The serialized outcome of a threshold-HE session (see the module docs).
@@ -115,7 +117,8 @@ impl EncryptedSum {
 
     /// The blob as JSON text.
     pub fn to_text(&self) -> Result<String, ProtectError> {
-        serde_json::to_string(self).map_err(|e| ProtectError::EncryptedSum(format!("cannot serialize: {e}")))
+        serde_json::to_string(self)
+            .map_err(|e| ProtectError::EncryptedSum(format!("cannot serialize: {e}")))
     }
 
     /// Reads a blob (without decrypting), refusing other formats and versions.
@@ -125,8 +128,12 @@ impl EncryptedSum {
             format: String,
             version: u32,
         }
-        let header: Header = serde_json::from_str(text)
-            .map_err(|_| ProtectError::EncryptedSum("not an encrypted-sum blob (expected a JSON object with `format` and `version`)".into()))?;
+        let header: Header = serde_json::from_str(text).map_err(|_| {
+            ProtectError::EncryptedSum(
+                "not an encrypted-sum blob (expected a JSON object with `format` and `version`)"
+                    .into(),
+            )
+        })?;
         if header.format != ENCRYPTED_SUM_FORMAT {
             return Err(ProtectError::EncryptedSum(format!(
                 "format `{}` is not `{ENCRYPTED_SUM_FORMAT}`",
@@ -139,7 +146,8 @@ impl EncryptedSum {
                 header.version
             )));
         }
-        serde_json::from_str(text).map_err(|e| ProtectError::EncryptedSum(format!("malformed blob: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| ProtectError::EncryptedSum(format!("malformed blob: {e}")))
     }
 
     /// Decrypts with the researcher's secret key string; the sum in layout order.
@@ -158,6 +166,9 @@ impl EncryptedSum {
 
 /// Decrypts the blob of a threshold-HE session with the researcher's secret key string:
 /// the element-wise sum in layout order (counts exact, reals to 2^-40 per contribution).
-pub fn decrypt_encrypted_sum(researcher_secret: &str, blob: &str) -> Result<Vec<f64>, ProtectError> {
+pub fn decrypt_encrypted_sum(
+    researcher_secret: &str,
+    blob: &str,
+) -> Result<Vec<f64>, ProtectError> {
     EncryptedSum::from_text(blob)?.decrypt(researcher_secret)
 }

@@ -21,8 +21,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use salus_secagg::{
-    Graph, HubMessage, HubPhase, NodeId, NodeMessage, Participant as SecaggParticipant, RoundConfig,
-    RoundContext, RoundId,
+    Graph, HubMessage, HubPhase, NodeId, NodeMessage, Participant as SecaggParticipant,
+    RoundConfig, RoundContext, RoundId,
 };
 use zeroize::Zeroize;
 
@@ -30,7 +30,9 @@ use crate::common::{PhaseClock, Roster, session_binding};
 use crate::encoding::{LayoutCodec, RingCodec};
 use crate::error::ProtectError;
 use crate::noise::NoisePlan;
-use crate::{Aggregate, HubSession, NodeSession, NodeSessionParams, Outcome, SessionFailure, SessionParams};
+use crate::{
+    Aggregate, HubSession, NodeSession, NodeSessionParams, Outcome, SessionFailure, SessionParams,
+};
 
 /// The mode name.
 pub const MODE: &str = "secure-aggregation";
@@ -84,7 +86,12 @@ impl Setup {
         let threshold = effective_threshold(n, params.threshold);
         let layout = LayoutCodec::new(&params.layout, n)?;
         let noise = match &params.dp {
-            Some(dp) => Some(NoisePlan::new(dp, layout.count_len(), threshold, layout.segment_names())?),
+            Some(dp) => Some(NoisePlan::new(
+                dp,
+                layout.count_len(),
+                threshold,
+                layout.segment_names(),
+            )?),
             None => None,
         };
         let headroom = noise.as_ref().map_or(0.0, |plan| plan.headroom(n));
@@ -175,14 +182,19 @@ impl SecaggHub {
         if self.outcome.is_some() {
             return;
         }
-        let Some(result) = self.inner.result() else { return };
+        let Some(result) = self.inner.result() else {
+            return;
+        };
         self.outcome = Some(match result {
             Ok(output) => self.aggregate(output).map(Outcome::Sum),
             Err(error) => Err(self.failure(error.to_string(), phase_before)),
         });
     }
 
-    fn aggregate(&self, output: &salus_secagg::AggregateOutput) -> Result<Aggregate, SessionFailure> {
+    fn aggregate(
+        &self,
+        output: &salus_secagg::AggregateOutput,
+    ) -> Result<Aggregate, SessionFailure> {
         let sum = self
             .setup
             .codec
@@ -191,7 +203,11 @@ impl SecaggHub {
         let survived = |i: usize| output.survivors.contains(&node_number(i));
         let contributors = self.setup.roster.ids_where(survived);
         let dropped = self.setup.roster.ids_where(|i| !survived(i));
-        let noise = self.setup.noise.as_ref().map(|plan| plan.record(contributors.len()));
+        let noise = self
+            .setup
+            .noise
+            .as_ref()
+            .map(|plan| plan.record(contributors.len()));
         Ok(Aggregate {
             hub_saw: hub_saw(contributors.len(), dropped.len(), noise.is_some()),
             sum,
@@ -206,7 +222,10 @@ impl SecaggHub {
         let step = phase_step(phase);
         SessionFailure {
             message: format!("secure aggregation failed: {message}"),
-            missing: self.setup.roster.ids_where(|i| self.accepted[i] <= step && step < 4),
+            missing: self
+                .setup
+                .roster
+                .ids_where(|i| self.accepted[i] <= step && step < 4),
         }
     }
 }
@@ -232,7 +251,9 @@ fn hub_saw(contributors: usize, dropped: usize, noisy: bool) -> String {
         text.push_str(" with the nodes' differential-privacy noise already added to the counts (never the exact counts)");
     }
     if dropped > 0 {
-        text.push_str(&format!("; {dropped} node(s) dropped out and are not in the sum"));
+        text.push_str(&format!(
+            "; {dropped} node(s) dropped out and are not in the sum"
+        ));
     }
     text
 }
@@ -244,8 +265,10 @@ impl HubSession for SecaggHub {
             return Err("the secure-aggregation session is over; the message was ignored".into());
         }
         let index = self.setup.roster.require(from).map_err(|e| e.to_string())?;
-        let message: NodeMessage = serde_json::from_value(body)
-            .map_err(|e| ProtectError::malformed(format!("not a secure-aggregation node message: {e}")).to_string())?;
+        let message: NodeMessage = serde_json::from_value(body).map_err(|e| {
+            ProtectError::malformed(format!("not a secure-aggregation node message: {e}"))
+                .to_string()
+        })?;
         let before = self.inner.phase();
         self.inner
             .receive(node_number(index), message)
@@ -306,12 +329,22 @@ impl SecaggNode {
         let encoded = encode_contribution(&setup, &values, &params.noise_seed);
         values.zeroize();
         let mut rng = ChaCha20Rng::from_seed(params.fresh_seed);
-        let inner = salus_secagg::NodeSession::new(setup.config, node_number(index), identity, encoded?, &mut rng)?;
+        let inner = salus_secagg::NodeSession::new(
+            setup.config,
+            node_number(index),
+            identity,
+            encoded?,
+            &mut rng,
+        )?;
         Ok(Self { inner })
     }
 }
 
-fn encode_contribution(setup: &Setup, values: &[f64], noise_seed: &[u8; 32]) -> Result<Vec<u64>, ProtectError> {
+fn encode_contribution(
+    setup: &Setup,
+    values: &[f64],
+    noise_seed: &[u8; 32],
+) -> Result<Vec<u64>, ProtectError> {
     let (mut counts, mut reals) = setup.codec.layout().split(values)?;
     let noise = match &setup.noise {
         Some(plan) => Some(plan.node_share(noise_seed)?),
@@ -330,8 +363,10 @@ impl NodeSession for SecaggNode {
     }
 
     fn handle(&mut self, body: serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
-        let message: HubMessage = serde_json::from_value(body)
-            .map_err(|e| ProtectError::malformed(format!("not a secure-aggregation hub message: {e}")).to_string())?;
+        let message: HubMessage = serde_json::from_value(body).map_err(|e| {
+            ProtectError::malformed(format!("not a secure-aggregation hub message: {e}"))
+                .to_string()
+        })?;
         match self.inner.handle(&message).map_err(|e| e.to_string())? {
             Some(reply) => Ok(vec![to_body(&reply)?]),
             None => Ok(Vec::new()),

@@ -133,7 +133,12 @@ pub fn ciphertext_digest(binding: &[u8; 32], party: u32, ciphertext: &Ciphertext
 
 impl SignedCiphertext {
     /// Signs `ciphertext` as `party`'s contribution to the session `binding`.
-    pub(crate) fn sign(binding: &[u8; 32], party: u32, ciphertext: Ciphertext, key: &SigningKey) -> Self {
+    pub(crate) fn sign(
+        binding: &[u8; 32],
+        party: u32,
+        ciphertext: Ciphertext,
+        key: &SigningKey,
+    ) -> Self {
         let signature = key.sign(&ciphertext_digest(binding, party, &ciphertext));
         Self {
             party,
@@ -143,7 +148,11 @@ impl SignedCiphertext {
     }
 
     /// Verifies the signature under `key`.
-    pub(crate) fn verify(&self, binding: &[u8; 32], key: &VerifyingKey) -> Result<(), ProtectError> {
+    pub(crate) fn verify(
+        &self,
+        binding: &[u8; 32],
+        key: &VerifyingKey,
+    ) -> Result<(), ProtectError> {
         let bad = || {
             ProtectError::refused(format!(
                 "the ciphertext of party {} does not carry a valid signature by its enrolled identity key",
@@ -191,7 +200,12 @@ impl HeSetup {
         let researcher = parse_researcher_public(key)?;
         let layout = LayoutCodec::new(&params.layout, n)?;
         let noise = match &params.dp {
-            Some(dp) => Some(NoisePlan::new(dp, layout.count_len(), params.threshold.clamp(1, n), layout.segment_names())?),
+            Some(dp) => Some(NoisePlan::new(
+                dp,
+                layout.count_len(),
+                params.threshold.clamp(1, n),
+                layout.segment_names(),
+            )?),
             None => None,
         };
         let binding = session_binding(MODE, params, true);
@@ -223,7 +237,12 @@ impl HeSetup {
     }
 
     /// Checks a ciphertext's shape: under `key`, integer payload, the round's length.
-    fn check_ciphertext(&self, party: u32, ct: &Ciphertext, key: &CollectivePublicKey) -> Result<(), ProtectError> {
+    fn check_ciphertext(
+        &self,
+        party: u32,
+        ct: &Ciphertext,
+        key: &CollectivePublicKey,
+    ) -> Result<(), ProtectError> {
         if ct.key_id() != key.key_id() {
             return Err(ProtectError::refused(format!(
                 "the ciphertext of party {party} is not under this session's collective key"

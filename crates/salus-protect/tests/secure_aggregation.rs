@@ -11,7 +11,10 @@ use salus_protect::{DpRound, product_factories};
 use salus_study::layout::{Layout, SegmentKind};
 
 fn layout() -> Layout {
-    Layout::default().counts("n", 3).reals("age_sum", 2).counts("events", 1)
+    Layout::default()
+        .counts("n", 3)
+        .reals("age_sum", 2)
+        .counts("events", 1)
 }
 
 fn contributions() -> Vec<Vec<f64>> {
@@ -30,11 +33,23 @@ fn the_sum_equals_the_plain_sum_and_the_record_is_honest() {
     assert!(report.hub_errors.is_empty(), "{:?}", report.hub_errors);
     assert!(report.node_errors.is_empty(), "{:?}", report.node_errors);
     let aggregate = report.sum();
-    assert_close(&layout(), &aggregate.sum, &plain_sum(&contributions(), |_| true), &contributions());
-    assert_eq!(aggregate.contributors, vec!["node-0", "node-1", "node-2", "node-3"]);
+    assert_close(
+        &layout(),
+        &aggregate.sum,
+        &plain_sum(&contributions(), |_| true),
+        &contributions(),
+    );
+    assert_eq!(
+        aggregate.contributors,
+        vec!["node-0", "node-1", "node-2", "node-3"]
+    );
     assert!(aggregate.dropped.is_empty());
     assert!(aggregate.noise.is_none());
-    assert!(aggregate.hub_saw.contains("masked vectors from 4 nodes"), "{}", aggregate.hub_saw);
+    assert!(
+        aggregate.hub_saw.contains("masked vectors from 4 nodes"),
+        "{}",
+        aggregate.hub_saw
+    );
     assert!(!aggregate.hub_saw.contains("noise"));
     // Four node posts; three hub deliveries (directory, forwarded shares, unmask request).
     assert_eq!(report.exchanges, 3);
@@ -47,7 +62,12 @@ fn a_node_leaving_after_its_masked_input_is_still_summed() {
     options.posts_before_leaving[2] = Some(3);
     let report = run(&p, &contributions(), &options);
     let aggregate = report.sum();
-    assert_close(&layout(), &aggregate.sum, &plain_sum(&contributions(), |_| true), &contributions());
+    assert_close(
+        &layout(),
+        &aggregate.sum,
+        &plain_sum(&contributions(), |_| true),
+        &contributions(),
+    );
     assert_eq!(aggregate.contributors.len(), 4);
 }
 
@@ -58,7 +78,12 @@ fn a_node_leaving_before_its_masked_input_is_dropped() {
     options.posts_before_leaving[1] = Some(2);
     let report = run(&p, &contributions(), &options);
     let aggregate = report.sum();
-    assert_close(&layout(), &aggregate.sum, &plain_sum(&contributions(), |i| i != 1), &contributions());
+    assert_close(
+        &layout(),
+        &aggregate.sum,
+        &plain_sum(&contributions(), |i| i != 1),
+        &contributions(),
+    );
     assert_eq!(aggregate.dropped, vec!["node-1"]);
     assert!(aggregate.hub_saw.contains("1 node(s) dropped out"));
 }
@@ -71,7 +96,11 @@ fn below_the_threshold_the_round_fails_naming_the_missing_nodes() {
     let report = run(&p, &contributions(), &options);
     let failure = report.failure();
     assert_eq!(failure.missing, vec!["node-3"]);
-    assert!(failure.message.contains("nothing was revealed"), "{}", failure.message);
+    assert!(
+        failure.message.contains("nothing was revealed"),
+        "{}",
+        failure.message
+    );
 }
 
 #[test]
@@ -87,11 +116,17 @@ fn the_full_graph_threshold_is_raised_to_a_majority() {
 fn sparse_graph_above_sixteen_nodes_with_dropouts() {
     let n = 20;
     let layout = Layout::default().counts("n", 2).reals("x", 1);
-    let contributions: Vec<Vec<f64>> = (0..n).map(|i| vec![i as f64, 1.0, 0.5 * i as f64 - 3.0]).collect();
+    let contributions: Vec<Vec<f64>> = (0..n)
+        .map(|i| vec![i as f64, 1.0, 0.5 * i as f64 - 3.0])
+        .collect();
     let mut options = Run::new(MODE, n);
     options.posts_before_leaving[4] = Some(2);
     options.posts_before_leaving[11] = Some(0);
-    let report = run(&params(n, layout.clone(), 10, None), &contributions, &options);
+    let report = run(
+        &params(n, layout.clone(), 10, None),
+        &contributions,
+        &options,
+    );
     let aggregate = report.sum();
     let expected = plain_sum(&contributions, |i| i != 4 && i != 11);
     assert_close(&layout, &aggregate.sum, &expected, &contributions);
@@ -103,9 +138,17 @@ fn bad_inputs_and_parameters_are_refused_with_clear_errors() {
     let (hubs, nodes) = product_factories();
     let p = params(3, layout(), 3, None);
     let error = hubs("homomorphic-magic", &p).err().expect("unknown mode");
-    assert!(error.contains("secure-aggregation") && error.contains("threshold-he"), "{error}");
+    assert!(
+        error.contains("secure-aggregation") && error.contains("threshold-he"),
+        "{error}"
+    );
     let one = params(1, layout(), 1, None);
-    assert!(hubs(MODE, &one).err().expect("one node").contains("at least 2 nodes"));
+    assert!(
+        hubs(MODE, &one)
+            .err()
+            .expect("one node")
+            .contains("at least 2 nodes")
+    );
     let node = salus_protect::NodeSessionParams {
         session: p.clone(),
         node_id: "node-1".into(),
@@ -113,20 +156,33 @@ fn bad_inputs_and_parameters_are_refused_with_clear_errors() {
         noise_seed: [0; 32],
         fresh_seed: [0; 32],
     };
-    let error = nodes(MODE, &node, vec![1.5, 0.0, 0.0, 0.0, 0.0, 0.0]).err().expect("fractional count");
-    assert!(error.contains("value 0 of segment `n`") && !error.contains("1.5"), "{error}");
+    let error = nodes(MODE, &node, vec![1.5, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .err()
+        .expect("fractional count");
+    assert!(
+        error.contains("value 0 of segment `n`") && !error.contains("1.5"),
+        "{error}"
+    );
     let wrong_key = salus_protect::NodeSessionParams {
         identity_seed: common::identity_seed(2),
         ..node.clone()
     };
-    assert!(nodes(MODE, &wrong_key, contributions()[0].clone()).err().expect("wrong key").contains("not the key enrolled"));
+    assert!(
+        nodes(MODE, &wrong_key, contributions()[0].clone())
+            .err()
+            .expect("wrong key")
+            .contains("not the key enrolled")
+    );
     let stranger = salus_protect::NodeSessionParams {
         node_id: "node-9".into(),
         ..node
     };
     assert!(nodes(MODE, &stranger, contributions()[0].clone()).is_err());
     let mut hub = hubs(MODE, &p).expect("opens");
-    assert!(hub.receive("node-0", serde_json::json!({"hello": 1}), 1_000).is_err());
+    assert!(
+        hub.receive("node-0", serde_json::json!({"hello": 1}), 1_000)
+            .is_err()
+    );
     assert!(hub.receive("node-9", serde_json::json!({}), 1_000).is_err());
 }
 
@@ -137,7 +193,12 @@ fn a_node_with_other_study_parameters_cannot_join() {
     let (hubs, nodes) = product_factories();
     let p = params(3, layout(), 3, None);
     let mut hub = hubs(MODE, &p).expect("opens");
-    let other = params(3, Layout::default().counts("n", 3).reals("age_sum", 3), 3, None);
+    let other = params(
+        3,
+        Layout::default().counts("n", 3).reals("age_sum", 3),
+        3,
+        None,
+    );
     let node = salus_protect::NodeSessionParams {
         session: other,
         node_id: "node-0".into(),
@@ -147,7 +208,9 @@ fn a_node_with_other_study_parameters_cannot_join() {
     };
     let mut session = nodes(MODE, &node, vec![1.0, 2.0, 3.0, 0.5, 0.5, 0.5]).expect("opens");
     let advert = session.start().expect("starts").remove(0);
-    let error = hub.receive("node-0", advert, 1_000).expect_err("other session");
+    let error = hub
+        .receive("node-0", advert, 1_000)
+        .expect_err("other session");
     assert!(error.contains("another round"), "{error}");
 }
 
@@ -166,7 +229,13 @@ fn dp_noise_is_calibrated_recorded_and_only_on_counts() {
     let aggregate = report.sum();
     let exact = plain_sum(&contributions(), |_| true);
     let count_positions = [0, 1, 2, 5];
-    assert!(count_positions.iter().any(|&j| aggregate.sum[j] != exact[j]), "no noise in {:?}", aggregate.sum);
+    assert!(
+        count_positions
+            .iter()
+            .any(|&j| aggregate.sum[j] != exact[j]),
+        "no noise in {:?}",
+        aggregate.sum
+    );
     for &j in &count_positions {
         assert_eq!(aggregate.sum[j].fract(), 0.0, "noisy counts stay integers");
     }
@@ -175,7 +244,10 @@ fn dp_noise_is_calibrated_recorded_and_only_on_counts() {
         &Layout::default().reals("age_sum", 2),
         &aggregate.sum[3..5],
         &exact[3..5],
-        &contributions().iter().map(|c| c[3..5].to_vec()).collect::<Vec<_>>(),
+        &contributions()
+            .iter()
+            .map(|c| c[3..5].to_vec())
+            .collect::<Vec<_>>(),
     );
     let noise = aggregate.noise.as_ref().expect("noise record");
     assert_eq!(noise["rho"], 0.002);
@@ -192,7 +264,10 @@ fn dp_noise_is_calibrated_recorded_and_only_on_counts() {
 fn the_same_noise_seed_gives_the_same_noise_on_a_rerun() {
     let p = params(3, layout(), 3, Some(dp(0.002)));
     let contributions = contributions()[..3].to_vec();
-    let first = run(&p, &contributions, &Run::new(MODE, 3)).sum().sum.clone();
+    let first = run(&p, &contributions, &Run::new(MODE, 3))
+        .sum()
+        .sum
+        .clone();
     // A re-run: another attempt (session id), fresh masks, another delivery order.
     let mut rerun_params = p.clone();
     rerun_params.session_id = "study-7/0/1".into();
@@ -210,7 +285,11 @@ fn arb_layout() -> impl Strategy<Value = Layout> {
     prop::collection::vec((any::<bool>(), 1usize..4), 1..5).prop_map(|segments| {
         let mut layout = Layout::default();
         for (i, (is_count, len)) in segments.into_iter().enumerate() {
-            layout = if is_count { layout.counts(&format!("c{i}"), len) } else { layout.reals(&format!("r{i}"), len) };
+            layout = if is_count {
+                layout.counts(&format!("c{i}"), len)
+            } else {
+                layout.reals(&format!("r{i}"), len)
+            };
         }
         layout
     })
@@ -235,7 +314,8 @@ fn arb_values(layout: &Layout, n: usize) -> impl Strategy<Value = Vec<Vec<f64>>>
     prop::collection::vec(row, n)
 }
 
-fn arb_case() -> impl Strategy<Value = (Layout, usize, usize, Vec<Vec<f64>>, Vec<Option<usize>>, u64)> {
+fn arb_case()
+-> impl Strategy<Value = (Layout, usize, usize, Vec<Vec<f64>>, Vec<Option<usize>>, u64)> {
     (arb_layout(), 3usize..8).prop_flat_map(|(layout, n)| {
         let values = arb_values(&layout, n);
         (

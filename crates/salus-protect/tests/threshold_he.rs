@@ -10,13 +10,16 @@ use rand::SeedableRng;
 use salus_he::{Ciphertext, CollectivePublicKey, Crs, Params, Party};
 use salus_protect::threshold_he::{HeHubMessage, HeNodeMessage, MODE};
 use salus_protect::{
-    DpRound, EncryptedSum, HubSession, NodeSession, NodeSessionParams, ResearcherKeys, SessionParams,
-    decrypt_encrypted_sum, hub_session, node_session, secure_aggregation,
+    DpRound, EncryptedSum, HubSession, NodeSession, NodeSessionParams, ResearcherKeys,
+    SessionParams, decrypt_encrypted_sum, hub_session, node_session, secure_aggregation,
 };
 use salus_study::layout::Layout;
 
 fn layout() -> Layout {
-    Layout::default().counts("n", 2).reals("bmi_sum", 2).counts("events", 1)
+    Layout::default()
+        .counts("n", 2)
+        .reals("bmi_sum", 2)
+        .counts("events", 1)
 }
 
 fn contributions() -> Vec<Vec<f64>> {
@@ -40,20 +43,50 @@ fn he_params(dp: Option<DpRound>, public: &str) -> SessionParams {
 #[test]
 fn the_decrypted_sum_equals_the_secure_aggregation_sum_with_and_without_dp() {
     let (secret, public) = researcher();
-    for dp in [None, Some(DpRound { rho: 0.002, l1_sensitivity: 1.0, l2_sensitivity: 1.0 })] {
+    for dp in [
+        None,
+        Some(DpRound {
+            rho: 0.002,
+            l1_sensitivity: 1.0,
+            l2_sensitivity: 1.0,
+        }),
+    ] {
         let p = he_params(dp.clone(), &public);
         let report = run(&p, &contributions(), &Run::new(MODE, 3));
-        assert!(report.hub_errors.is_empty() && report.node_errors.is_empty(), "{report:?}");
-        assert_eq!(report.exchanges, 2, "two hub deliveries: the collective key, the key-switch request");
+        assert!(
+            report.hub_errors.is_empty() && report.node_errors.is_empty(),
+            "{report:?}"
+        );
+        assert_eq!(
+            report.exchanges, 2,
+            "two hub deliveries: the collective key, the key-switch request"
+        );
         let encrypted = report.encrypted();
         assert_eq!(encrypted.contributors, vec!["node-0", "node-1", "node-2"]);
-        assert!(encrypted.hub_saw.contains("cannot open"), "{}", encrypted.hub_saw);
+        assert!(
+            encrypted.hub_saw.contains("cannot open"),
+            "{}",
+            encrypted.hub_saw
+        );
         let decrypted = decrypt_encrypted_sum(&secret, &encrypted.ciphertext).expect("decrypts");
 
-        let twin = run(&params(3, layout(), 3, dp.clone()), &contributions(), &Run::new(secure_aggregation::MODE, 3));
-        assert_eq!(decrypted, twin.sum().sum, "identical integer sums in both modes");
+        let twin = run(
+            &params(3, layout(), 3, dp.clone()),
+            &contributions(),
+            &Run::new(secure_aggregation::MODE, 3),
+        );
+        assert_eq!(
+            decrypted,
+            twin.sum().sum,
+            "identical integer sums in both modes"
+        );
         if dp.is_none() {
-            assert_close(&layout(), &decrypted, &plain_sum(&contributions(), |_| true), &contributions());
+            assert_close(
+                &layout(),
+                &decrypted,
+                &plain_sum(&contributions(), |_| true),
+                &contributions(),
+            );
         } else {
             let blob = EncryptedSum::from_text(&encrypted.ciphertext).expect("reads");
             let noise = blob.noise.expect("noise record");
@@ -84,16 +117,32 @@ fn a_missing_node_fails_the_session_at_any_phase() {
 #[test]
 fn wrong_keys_and_other_versions_cannot_open_the_sum() {
     let (secret, public) = researcher();
-    let report = run(&he_params(None, &public), &contributions(), &Run::new(MODE, 3));
+    let report = run(
+        &he_params(None, &public),
+        &contributions(),
+        &Run::new(MODE, 3),
+    );
     let blob = &report.encrypted().ciphertext;
-    let (other_secret, _) = ResearcherKeys::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(6)).expect("key pair");
-    let error = decrypt_encrypted_sum(&other_secret, blob).expect_err("another key").to_string();
+    let (other_secret, _) =
+        ResearcherKeys::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(6))
+            .expect("key pair");
+    let error = decrypt_encrypted_sum(&other_secret, blob)
+        .expect_err("another key")
+        .to_string();
     assert!(error.contains("another researcher key"), "{error}");
-    assert!(decrypt_encrypted_sum(&public, blob).is_err(), "a public key is not a secret key");
+    assert!(
+        decrypt_encrypted_sum(&public, blob).is_err(),
+        "a public key is not a secret key"
+    );
     let newer = blob.replacen("\"version\":1", "\"version\":2", 1);
-    let error = decrypt_encrypted_sum(&secret, &newer).expect_err("other version").to_string();
+    let error = decrypt_encrypted_sum(&secret, &newer)
+        .expect_err("other version")
+        .to_string();
     assert!(error.contains("version 2 is not supported"), "{error}");
-    assert_eq!(ResearcherKeys::public_from_secret(&secret).expect("reads"), public);
+    assert_eq!(
+        ResearcherKeys::public_from_secret(&secret).expect("reads"),
+        public
+    );
     assert!(ResearcherKeys::key_id(&public).expect("reads").len() == 64);
 }
 
@@ -126,7 +175,9 @@ impl Manual {
 
     fn post(&mut self, i: usize, bodies: Vec<serde_json::Value>) {
         for body in bodies {
-            self.hub.receive(&format!("node-{i}"), body, 2_000).expect("hub accepts");
+            self.hub
+                .receive(&format!("node-{i}"), body, 2_000)
+                .expect("hub accepts");
         }
     }
 
@@ -142,7 +193,11 @@ impl Manual {
             let replies = self.nodes[i].handle(body).expect("encrypts");
             self.post(i, replies);
         }
-        self.hub.take_outgoing().into_iter().map(|(_, body)| body).collect()
+        self.hub
+            .take_outgoing()
+            .into_iter()
+            .map(|(_, body)| body)
+            .collect()
     }
 }
 
@@ -150,14 +205,22 @@ fn index(node_id: &str) -> usize {
     node_id[5..].parse().expect("node-i")
 }
 
-fn request(body: &serde_json::Value) -> (String, Vec<salus_protect::threshold_he::SignedCiphertext>) {
+fn request(
+    body: &serde_json::Value,
+) -> (String, Vec<salus_protect::threshold_he::SignedCiphertext>) {
     match serde_json::from_value(body.clone()).expect("hub message") {
-        HeHubMessage::KeySwitchRequest { session, ciphertexts } => (session, ciphertexts),
+        HeHubMessage::KeySwitchRequest {
+            session,
+            ciphertexts,
+        } => (session, ciphertexts),
         other => panic!("expected a key-switch request, got {other:?}"),
     }
 }
 
-fn as_body(session: &str, ciphertexts: Vec<salus_protect::threshold_he::SignedCiphertext>) -> serde_json::Value {
+fn as_body(
+    session: &str,
+    ciphertexts: Vec<salus_protect::threshold_he::SignedCiphertext>,
+) -> serde_json::Value {
     serde_json::to_value(HeHubMessage::KeySwitchRequest {
         session: session.to_string(),
         ciphertexts,
@@ -173,11 +236,18 @@ fn nodes_refuse_tampered_key_switch_requests() {
     let node = &mut m.nodes[0];
     let refuse = |node: &mut Box<dyn NodeSession>, body: serde_json::Value, why: &str| {
         let error = node.handle(body).expect_err(why);
-        assert!(error.contains("refused") || error.contains("another session"), "{why}: {error}");
+        assert!(
+            error.contains("refused") || error.contains("another session"),
+            "{why}: {error}"
+        );
     };
 
     // One participant left out: the "sum" would be a partial sum.
-    refuse(node, as_body(&session, honest[..2].to_vec()), "missing ciphertext");
+    refuse(
+        node,
+        as_body(&session, honest[..2].to_vec()),
+        "missing ciphertext",
+    );
     // Node 1's ciphertext replaced by a copy of node 2's (re-labelled): bad signature.
     let mut swapped = honest.clone();
     swapped[1].ciphertext = honest[2].ciphertext.clone();
@@ -185,7 +255,11 @@ fn nodes_refuse_tampered_key_switch_requests() {
     // Others replaced by encryptions of zero made by the hub under the collective key, to
     // isolate node 2's value: the hub cannot sign them for the nodes.
     let mut isolating = honest.clone();
-    let zero = Ciphertext::sum([&honest[2].ciphertext, &honest[2].ciphertext.scale(-1).expect("scales")]).expect("adds");
+    let zero = Ciphertext::sum([
+        &honest[2].ciphertext,
+        &honest[2].ciphertext.scale(-1).expect("scales"),
+    ])
+    .expect("adds");
     isolating[0].ciphertext = zero.clone();
     isolating[1].ciphertext = zero;
     refuse(node, as_body(&session, isolating), "isolating request");
@@ -198,7 +272,11 @@ fn nodes_refuse_tampered_key_switch_requests() {
     reordered.swap(1, 2);
     refuse(node, as_body(&session, reordered), "reordered");
     // Another session's binding.
-    refuse(node, as_body(&"ab".repeat(32), honest.clone()), "other session");
+    refuse(
+        node,
+        as_body(&"ab".repeat(32), honest.clone()),
+        "other session",
+    );
 
     // The honest request is still answered, exactly once.
     let share = node.handle(requests[0].clone()).expect("honest request");
@@ -220,7 +298,9 @@ fn nodes_refuse_a_collective_key_that_leaves_someone_out() {
         node_session(MODE, &node, contributions()[0].clone()).expect("node")
     };
     let posted = node.start().expect("starts").remove(0);
-    let HeNodeMessage::KeyShare { session, share } = serde_json::from_value(posted).expect("key share") else {
+    let HeNodeMessage::KeyShare { session, share } =
+        serde_json::from_value(posted).expect("key share")
+    else {
         panic!("expected a key share")
     };
     // The hub builds a key from node 0's share and one of its own, leaving nodes 1 and 2 out.
@@ -234,27 +314,49 @@ fn nodes_refuse_a_collective_key_that_leaves_someone_out() {
     let crs = Crs::derive(&params, &label).expect("crs");
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
     let intruder = Party::new(2, &params, &crs, &mut rng).expect("party");
-    let key = CollectivePublicKey::combine([&share, &intruder.public_key_share()]).expect("combines");
-    let body = serde_json::to_value(HeHubMessage::CollectiveKey { session, key }).expect("serializes");
+    let key =
+        CollectivePublicKey::combine([&share, &intruder.public_key_share()]).expect("combines");
+    let body =
+        serde_json::to_value(HeHubMessage::CollectiveKey { session, key }).expect("serializes");
     let error = node.handle(body).expect_err("refused");
-    assert!(error.contains("not exactly this study's participants"), "{error}");
+    assert!(
+        error.contains("not exactly this study's participants"),
+        "{error}"
+    );
 }
 
 #[test]
 fn the_hub_refuses_shares_from_the_wrong_node_and_duplicates() {
     let mut m = Manual::new();
     let first = m.nodes[0].start().expect("starts").remove(0);
-    let error = m.hub.receive("node-1", first.clone(), 2_000).expect_err("wrong sender");
+    let error = m
+        .hub
+        .receive("node-1", first.clone(), 2_000)
+        .expect_err("wrong sender");
     assert!(error.contains("party 2"), "{error}");
-    m.hub.receive("node-0", first.clone(), 2_000).expect("accepted");
-    assert!(m.hub.receive("node-0", first, 2_000).expect_err("duplicate").contains("duplicate"));
-    assert!(m.hub.receive("node-0", serde_json::json!({"type": "key-share"}), 2_000).is_err());
+    m.hub
+        .receive("node-0", first.clone(), 2_000)
+        .expect("accepted");
+    assert!(
+        m.hub
+            .receive("node-0", first, 2_000)
+            .expect_err("duplicate")
+            .contains("duplicate")
+    );
+    assert!(
+        m.hub
+            .receive("node-0", serde_json::json!({"type": "key-share"}), 2_000)
+            .is_err()
+    );
 }
 
 #[test]
 fn threshold_he_needs_a_researcher_key_and_at_most_64_nodes() {
     let p = params(3, layout(), 3, None);
-    let error = hub_session(MODE, &p).err().expect("no researcher key").to_string();
+    let error = hub_session(MODE, &p)
+        .err()
+        .expect("no researcher key")
+        .to_string();
     assert!(error.contains("researcher's public key"), "{error}");
     let mut bad = p.clone();
     bad.researcher_key = Some("not a key".into());
@@ -262,5 +364,11 @@ fn threshold_he_needs_a_researcher_key_and_at_most_64_nodes() {
     let (_, public) = researcher();
     let mut many = params(65, layout(), 65, None);
     many.researcher_key = Some(public);
-    assert!(hub_session(MODE, &many).err().expect("too many").to_string().contains("at most 64"));
+    assert!(
+        hub_session(MODE, &many)
+            .err()
+            .expect("too many")
+            .to_string()
+            .contains("at most 64")
+    );
 }

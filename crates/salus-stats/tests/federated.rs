@@ -310,7 +310,11 @@ fn grid_baseline_equals_pooled_baseline_on_rounded_times() {
     let (rounded, _) = cox::round_to_grid(&data, &grid);
     let pooled = cox::baseline_hazard(&rounded, &beta, data.reference()).unwrap();
     assert_eq!(fed[0].times, pooled[0].times);
-    for (a, b) in fed[0].cumulative_hazard.iter().zip(&pooled[0].cumulative_hazard) {
+    for (a, b) in fed[0]
+        .cumulative_hazard
+        .iter()
+        .zip(&pooled[0].cumulative_hazard)
+    {
         assert_rel("cumulative hazard", *a, *b, 1e-10);
     }
     let s = fed[0].survival_for(data.reference(), &beta, 1000.0);

@@ -27,9 +27,19 @@ pub enum Filter {
     Or(Vec<Filter>),
     And(Vec<Filter>),
     Not(Box<Filter>),
-    Compare { column: String, op: CompareOp, value: Literal },
-    In { column: String, values: Vec<Literal> },
-    Missing { column: String, negated: bool },
+    Compare {
+        column: String,
+        op: CompareOp,
+        value: Literal,
+    },
+    In {
+        column: String,
+        values: Vec<Literal>,
+    },
+    Missing {
+        column: String,
+        negated: bool,
+    },
 }
 
 /// A comparison operator.
@@ -70,13 +80,19 @@ impl Filter {
     /// Parses a filter; the empty string selects every row.
     pub fn parse(text: &str) -> Result<Filter, StudyError> {
         if text.len() > MAX_FILTER_LEN {
-            return Err(cohort_err(format!("the filter is longer than {MAX_FILTER_LEN} characters")));
+            return Err(cohort_err(format!(
+                "the filter is longer than {MAX_FILTER_LEN} characters"
+            )));
         }
         let tokens = tokenize(text)?;
         if tokens.is_empty() {
             return Ok(Filter::All);
         }
-        let mut parser = Parser { tokens, pos: 0, depth: 0 };
+        let mut parser = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let filter = parser.or()?;
         if parser.pos != parser.tokens.len() {
             return Err(cohort_err(format!(
@@ -99,9 +115,9 @@ impl Filter {
             Filter::All => {}
             Filter::Or(v) | Filter::And(v) => v.iter().for_each(|f| f.collect_columns(out)),
             Filter::Not(f) => f.collect_columns(out),
-            Filter::Compare { column, .. } | Filter::In { column, .. } | Filter::Missing { column, .. } => {
-                out.push(column)
-            }
+            Filter::Compare { column, .. }
+            | Filter::In { column, .. }
+            | Filter::Missing { column, .. } => out.push(column),
         }
     }
 
@@ -144,15 +160,21 @@ impl Filter {
             }
             Filter::Not(f) => !f.matches(table, row)?,
             Filter::Missing { column, negated } => {
-                let col = table.column(column).map_err(|e| cohort_err(e.to_string()))?;
+                let col = table
+                    .column(column)
+                    .map_err(|e| cohort_err(e.to_string()))?;
                 col.is_missing(row) != *negated
             }
             Filter::Compare { column, op, value } => {
-                let col = table.column(column).map_err(|e| cohort_err(e.to_string()))?;
+                let col = table
+                    .column(column)
+                    .map_err(|e| cohort_err(e.to_string()))?;
                 compare(col, row, *op, value)
             }
             Filter::In { column, values } => {
-                let col = table.column(column).map_err(|e| cohort_err(e.to_string()))?;
+                let col = table
+                    .column(column)
+                    .map_err(|e| cohort_err(e.to_string()))?;
                 values.iter().any(|v| compare(col, row, CompareOp::Eq, v))
             }
         })
@@ -219,10 +241,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, StudyError> {
                 i += 1;
             }
             '\'' | '"' => {
-                let end = chars[i + 1..]
-                    .iter()
-                    .position(|&d| d == c)
-                    .ok_or_else(|| cohort_err(format!("unterminated text literal starting at character {}", i + 1)))?;
+                let end = chars[i + 1..].iter().position(|&d| d == c).ok_or_else(|| {
+                    cohort_err(format!(
+                        "unterminated text literal starting at character {}",
+                        i + 1
+                    ))
+                })?;
                 tokens.push(Token::Text(chars[i + 1..i + 1 + end].iter().collect()));
                 i += end + 2;
             }
@@ -248,7 +272,12 @@ fn tokenize(text: &str) -> Result<Vec<Token>, StudyError> {
             c if c.is_ascii_digit() || c == '-' || c == '.' => {
                 let start = i;
                 i += 1;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || ((chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E'))) {
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || chars[i] == '.'
+                        || ((chars[i] == '-' || chars[i] == '+')
+                            && matches!(chars[i - 1], 'e' | 'E')))
+                {
                     i += 1;
                 }
                 let s: String = chars[start..i].iter().collect();
@@ -261,7 +290,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, StudyError> {
             }
             c if c.is_alphabetic() || c == '_' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.' | '-')) {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '.' | '-'))
+                {
                     i += 1;
                 }
                 tokens.push(Token::Ident(chars[start..i].iter().collect()));
@@ -316,7 +347,11 @@ impl Parser {
             self.pos += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Filter, StudyError> {
@@ -325,13 +360,19 @@ impl Parser {
             self.pos += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Filter::And(parts)
+        })
     }
 
     fn unary(&mut self) -> Result<Filter, StudyError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(cohort_err(format!("the filter nests deeper than {MAX_DEPTH} levels")));
+            return Err(cohort_err(format!(
+                "the filter nests deeper than {MAX_DEPTH} levels"
+            )));
         }
         let result = if self.keyword("not") {
             self.pos += 1;
@@ -344,7 +385,10 @@ impl Parser {
                     self.pos += 1;
                     Ok(inner)
                 }
-                Some(t) => Err(cohort_err(format!("expected `)` but found {}", describe(t)))),
+                Some(t) => Err(cohort_err(format!(
+                    "expected `)` but found {}",
+                    describe(t)
+                ))),
                 None => Err(cohort_err("expected `)` before the end of the expression")),
             }
         } else {
@@ -357,7 +401,12 @@ impl Parser {
     fn test(&mut self) -> Result<Filter, StudyError> {
         let column = match self.next()? {
             Token::Ident(s) => s,
-            t => return Err(cohort_err(format!("expected a column name but found {}", describe(&t)))),
+            t => {
+                return Err(cohort_err(format!(
+                    "expected a column name but found {}",
+                    describe(&t)
+                )));
+            }
         };
         if self.keyword("is") {
             self.pos += 1;
@@ -381,7 +430,12 @@ impl Parser {
                 match self.next()? {
                     Token::Comma => values.push(self.literal()?),
                     Token::RBracket => break,
-                    t => return Err(cohort_err(format!("expected `,` or `]` but found {}", describe(&t)))),
+                    t => {
+                        return Err(cohort_err(format!(
+                            "expected `,` or `]` but found {}",
+                            describe(&t)
+                        )));
+                    }
                 }
             }
             return Ok(Filter::In { column, values });
@@ -419,7 +473,10 @@ mod tests {
     fn table() -> Table {
         Table::new(vec![
             Column::numeric("age", vec![Some(70.0), Some(40.0), None, Some(55.0)]),
-            Column::text("sex", vec![Some("F".into()), Some("M".into()), Some("F".into()), None]),
+            Column::text(
+                "sex",
+                vec![Some("F".into()), Some("M".into()), Some("F".into()), None],
+            ),
         ])
         .unwrap()
     }
@@ -431,7 +488,10 @@ mod tests {
     #[test]
     fn comparisons_and_logic() {
         assert_eq!(eval("age >= 55"), [true, false, false, true]);
-        assert_eq!(eval("age >= 55 and sex == 'F'"), [true, false, false, false]);
+        assert_eq!(
+            eval("age >= 55 and sex == 'F'"),
+            [true, false, false, false]
+        );
         assert_eq!(eval("age < 50 or sex == \"F\""), [true, true, true, false]);
         assert_eq!(eval("not (age >= 55)"), [false, true, true, false]);
         assert_eq!(eval("sex in ['M', 'X']"), [false, true, false, false]);
@@ -454,13 +514,21 @@ mod tests {
             let err = Filter::parse(expr).unwrap_err().to_string();
             assert!(err.contains(needle), "{expr}: {err}");
         }
-        let err = Filter::parse("bmi > 3").unwrap().evaluate(&table()).unwrap_err();
+        let err = Filter::parse("bmi > 3")
+            .unwrap()
+            .evaluate(&table())
+            .unwrap_err();
         assert!(err.to_string().contains("age, sex"), "{err}");
     }
 
     #[test]
     fn deep_nesting_is_refused() {
         let expr = format!("{}age > 1{}", "(".repeat(100), ")".repeat(100));
-        assert!(Filter::parse(&expr).unwrap_err().to_string().contains("deeper"));
+        assert!(
+            Filter::parse(&expr)
+                .unwrap_err()
+                .to_string()
+                .contains("deeper")
+        );
     }
 }

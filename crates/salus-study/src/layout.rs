@@ -79,14 +79,21 @@ impl Layout {
     /// Checks that every count segment holds non-negative integers within its maximum.
     pub fn check(&self, values: &[f64]) -> Result<(), String> {
         if values.len() != self.len() {
-            return Err(format!("vector has {} values, layout needs {}", values.len(), self.len()));
+            return Err(format!(
+                "vector has {} values, layout needs {}",
+                values.len(),
+                self.len()
+            ));
         }
         let mut start = 0;
         for s in &self.segments {
             let part = &values[start..start + s.len];
             match s.kind {
                 SegmentKind::Count { max } => {
-                    if let Some(bad) = part.iter().find(|v| !(v.fract() == 0.0 && **v >= 0.0 && **v <= max as f64)) {
+                    if let Some(bad) = part
+                        .iter()
+                        .find(|v| !(v.fract() == 0.0 && **v >= 0.0 && **v <= max as f64))
+                    {
                         return Err(format!(
                             "segment `{}` holds {bad}, which is not a count in [0, {max}]",
                             s.name

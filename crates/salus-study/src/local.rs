@@ -73,7 +73,10 @@ impl<'a> Cohort<'a> {
     }
 
     fn indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.rows.iter().enumerate().filter_map(|(i, &r)| r.then_some(i))
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &r)| r.then_some(i))
     }
 }
 
@@ -92,7 +95,9 @@ pub fn contribute(
             }
         }
         AnalysisSpec::Histogram { column, edges } => histogram(cohort, column, edges, &mut out)?,
-        AnalysisSpec::Contingency { rows, columns } => contingency(schema, cohort, rows, columns, &mut out)?,
+        AnalysisSpec::Contingency { rows, columns } => {
+            contingency(schema, cohort, rows, columns, &mut out)?
+        }
         other => crate::local_models::contribute(spec, schema, other, round, cohort, &mut out)?,
     }
     if out.len() != round.layout.len() {
@@ -107,14 +112,18 @@ pub fn contribute(
 
 /// The column, checked to exist in the data file.
 pub(crate) fn data_column<'t>(cohort: &Cohort<'t>, name: &str) -> Result<&'t Column, StudyError> {
-    cohort
-        .table
-        .column(name)
-        .map_err(|e| StudyError::Data(format!("{e}; the registered file does not match its schema")))
+    cohort.table.column(name).map_err(|e| {
+        StudyError::Data(format!(
+            "{e}; the registered file does not match its schema"
+        ))
+    })
 }
 
 /// A numeric column's cohort values (missing as None).
-pub(crate) fn numeric_values(cohort: &Cohort<'_>, name: &str) -> Result<Vec<Option<f64>>, StudyError> {
+pub(crate) fn numeric_values(
+    cohort: &Cohort<'_>,
+    name: &str,
+) -> Result<Vec<Option<f64>>, StudyError> {
     let col = data_column(cohort, name)?;
     let mut out = Vec::with_capacity(cohort.len() as usize);
     for i in cohort.indices() {
@@ -212,7 +221,12 @@ fn descriptive_column(
     Ok(())
 }
 
-fn histogram(cohort: &Cohort<'_>, column: &str, edges: &[f64], out: &mut Vec<f64>) -> Result<(), StudyError> {
+fn histogram(
+    cohort: &Cohort<'_>,
+    column: &str,
+    edges: &[f64],
+    out: &mut Vec<f64>,
+) -> Result<(), StudyError> {
     let bins = edges.len() - 1;
     // bins, then below, above, missing
     let mut counts = vec![0.0; bins + 3];

@@ -6,9 +6,9 @@
 
 use salus_core::schema::DatasetSchema;
 use salus_core::study::{AnalysisSpec, StudySpec};
+use salus_stats::TimeGrid;
 use salus_stats::cox::{self, CoxSpec};
 use salus_stats::glm::{self, Family};
-use salus_stats::TimeGrid;
 use salus_table::Table;
 
 use crate::local::Cohort;
@@ -26,22 +26,35 @@ pub(crate) fn contribute(
     let table = cohort.table();
     match analysis {
         AnalysisSpec::KaplanMeier {
-            time, event, group, grid, ..
+            time,
+            event,
+            group,
+            grid,
+            ..
         } => kaplan_meier(schema, &table, time, event, group.as_deref(), grid, out),
         AnalysisSpec::Cox { .. } => cox_round(schema, &table, analysis, round, out),
-        AnalysisSpec::Logistic { outcome, covariates } => {
+        AnalysisSpec::Logistic {
+            outcome,
+            covariates,
+        } => {
             let spec = design_spec(schema, covariates, true)?;
-            let (design, y, dropped) = glm::read_table(&table, outcome, &spec, Family::Logistic).map_err(stats_error)?;
+            let (design, y, dropped) =
+                glm::read_table(&table, outcome, &spec, Family::Logistic).map_err(stats_error)?;
             let beta = newton_beta(round)?;
-            let terms = glm::local_terms(&design, &y, &beta, Family::Logistic).map_err(stats_error)?;
+            let terms =
+                glm::local_terms(&design, &y, &beta, Family::Logistic).map_err(stats_error)?;
             let positives = y.iter().filter(|&&v| v > 0.5).count();
             out.extend([y.len() as f64, positives as f64, dropped as f64]);
             out.extend(terms.to_flat());
             Ok(())
         }
-        AnalysisSpec::Linear { outcome, covariates } => {
+        AnalysisSpec::Linear {
+            outcome,
+            covariates,
+        } => {
             let spec = design_spec(schema, covariates, true)?;
-            let (design, y, dropped) = glm::read_table(&table, outcome, &spec, Family::Gaussian).map_err(stats_error)?;
+            let (design, y, dropped) =
+                glm::read_table(&table, outcome, &spec, Family::Gaussian).map_err(stats_error)?;
             out.extend([y.len() as f64, 0.0, dropped as f64]);
             out.extend(salus_stats::linreg::local_sums(&design, &y).map_err(stats_error)?);
             Ok(())
@@ -56,7 +69,9 @@ pub(crate) fn contribute(
 fn newton_beta(round: &RoundRequest) -> Result<Vec<f64>, StudyError> {
     match &round.step {
         Step::Newton { beta } => Ok(beta.clone()),
-        _ => Err(StudyError::Analysis("this round should carry Newton coefficients".into())),
+        _ => Err(StudyError::Analysis(
+            "this round should carry Newton coefficients".into(),
+        )),
     }
 }
 
@@ -83,7 +98,11 @@ fn kaplan_meier(
         required.push(table.column(c)?);
     }
     let rows: Vec<usize> = (0..table.nrows())
-        .filter(|&r| required.iter().all(|c| c.display(r).is_some_and(|v| !v.trim().is_empty())))
+        .filter(|&r| {
+            required
+                .iter()
+                .all(|c| c.display(r).is_some_and(|v| !v.trim().is_empty()))
+        })
         .collect();
     let dropped = table.nrows() - rows.len();
     let times = salus_stats::columns::numeric_at(table, time, &rows).map_err(stats_error)?;
@@ -92,7 +111,10 @@ fn kaplan_meier(
         Some(c) => {
             let col = table.column(c)?;
             rows.iter()
-                .map(|&r| col.display(r).and_then(|v| levels.iter().position(|l| *l == v.trim())))
+                .map(|&r| {
+                    col.display(r)
+                        .and_then(|v| levels.iter().position(|l| *l == v.trim()))
+                })
                 .collect()
         }
         None => vec![Some(0); rows.len()],
@@ -109,7 +131,10 @@ fn kaplan_meier(
     let mut n_events = 0usize;
     for (i, (&t, &e)) in times.iter().zip(&events).enumerate() {
         if !t.is_finite() {
-            return Err(StudyError::Data(format!("row {} has a time that is not a number", rows[i] + 1)));
+            return Err(StudyError::Data(format!(
+                "row {} has a time that is not a number",
+                rows[i] + 1
+            )));
         }
         let (k, event) = grid.round_exit(t, e);
         let base = group_of[i].unwrap_or(0) * 2 * g;
@@ -157,16 +182,28 @@ fn cox_round(
     };
     let input = spec.read(table).map_err(stats_error)?;
     let data = input.data;
-    let rows = [data.nrows() as f64, data.n_events() as f64, input.dropped as f64];
+    let rows = [
+        data.nrows() as f64,
+        data.n_events() as f64,
+        input.dropped as f64,
+    ];
     match &round.step {
         Step::Newton { beta } => {
             out.extend(rows);
-            out.extend(cox::local_terms(&data, beta, stats_ties(*ties)).map_err(stats_error)?.to_flat());
+            out.extend(
+                cox::local_terms(&data, beta, stats_ties(*ties))
+                    .map_err(stats_error)?
+                    .to_flat(),
+            );
         }
         Step::Custom { value } if value["phase"] == "means" => {
             out.extend(rows);
             let n = data.nrows() as f64;
-            out.extend(data.column_means().into_iter().map(|m| if n > 0.0 { m * n } else { 0.0 }));
+            out.extend(
+                data.column_means()
+                    .into_iter()
+                    .map(|m| if n > 0.0 { m * n } else { 0.0 }),
+            );
         }
         Step::Custom { value } if value["phase"] == "grid" => {
             let floats = |key: &str| -> Result<Vec<f64>, StudyError> {
@@ -174,15 +211,20 @@ fn cox_round(
                     .map_err(|_| StudyError::Analysis(format!("the grid round lacks `{key}`")))
             };
             let (beta, reference) = (floats("beta")?, floats("reference")?);
-            let grid_spec = grid
-                .as_ref()
-                .ok_or_else(|| StudyError::Analysis("a pooled-grid Cox model needs a grid".into()))?;
-            let tgrid = TimeGrid::new(grid_points(schema, time, grid_spec)?).map_err(stats_error)?;
+            let grid_spec = grid.as_ref().ok_or_else(|| {
+                StudyError::Analysis("a pooled-grid Cox model needs a grid".into())
+            })?;
+            let tgrid =
+                TimeGrid::new(grid_points(schema, time, grid_spec)?).map_err(stats_error)?;
             let data = data.with_reference(reference).map_err(stats_error)?;
             out.extend(rows);
             out.extend(cox::grid_local_sums(&data, &tgrid, &beta).map_err(stats_error)?);
         }
-        _ => return Err(StudyError::Analysis("unexpected round for a Cox study".into())),
+        _ => {
+            return Err(StudyError::Analysis(
+                "unexpected round for a Cox study".into(),
+            ));
+        }
     }
     Ok(())
 }

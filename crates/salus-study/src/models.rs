@@ -17,7 +17,9 @@ use salus_core::schema::{ColumnType, DatasetSchema};
 use salus_core::study::{AnalysisSpec, CoxMode, GridSpec, StudySpec, Ties};
 use salus_stats::cox::{self, Ties as StatsTies};
 use salus_stats::glm::{self, Family, OutcomeStats};
-use salus_stats::{DesignSpec, FitFailure, FitSummary, NewtonDriver, NewtonTerms, NextStep, Term, TimeGrid};
+use salus_stats::{
+    DesignSpec, FitFailure, FitSummary, NewtonDriver, NewtonTerms, NextStep, Term, TimeGrid,
+};
 
 use crate::disclosure::release_count;
 use crate::layout::Layout;
@@ -61,7 +63,9 @@ pub struct NewtonState {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum NewtonKind {
-    CoxStratified { ties: Ties },
+    CoxStratified {
+        ties: Ties,
+    },
     /// `reference` is set once the means round is done.
     CoxGrid {
         ties: Ties,
@@ -79,13 +83,22 @@ enum Finished {
 }
 
 impl ModelState {
-    pub(crate) fn new(spec: &StudySpec, schema: &DatasetSchema) -> Result<Option<Self>, StudyError> {
+    pub(crate) fn new(
+        spec: &StudySpec,
+        schema: &DatasetSchema,
+    ) -> Result<Option<Self>, StudyError> {
         let state = match &spec.analysis {
-            AnalysisSpec::Descriptive { .. } | AnalysisSpec::Histogram { .. } | AnalysisSpec::Contingency { .. } => {
+            AnalysisSpec::Descriptive { .. }
+            | AnalysisSpec::Histogram { .. }
+            | AnalysisSpec::Contingency { .. } => {
                 return Ok(None);
             }
             AnalysisSpec::KaplanMeier {
-                time, event, group, grid, ..
+                time,
+                event,
+                group,
+                grid,
+                ..
             } => {
                 need_type(schema, time, ColumnType::Numeric, "the time")?;
                 need_event(schema, event)?;
@@ -143,13 +156,19 @@ impl ModelState {
                 }
                 ModelState::Newton(NewtonState::new(kind, names))
             }
-            AnalysisSpec::Logistic { outcome, covariates } => {
-                need_binary_outcome(schema, outcome)?;
+            AnalysisSpec::Logistic {
+                outcome,
+                covariates,
+            } => {
+                need_event(schema, outcome)?;
                 let mut names = vec!["intercept".to_string()];
                 names.extend(design_names(schema, covariates)?);
                 ModelState::Newton(NewtonState::new(NewtonKind::Logistic, names))
             }
-            AnalysisSpec::Linear { outcome, covariates } => {
+            AnalysisSpec::Linear {
+                outcome,
+                covariates,
+            } => {
                 need_type(schema, outcome, ColumnType::Numeric, "the outcome")?;
                 let mut names = vec!["intercept".to_string()];
                 names.extend(design_names(schema, covariates)?);
@@ -171,15 +190,24 @@ impl ModelState {
         Ok(Some(state))
     }
 
-    pub(crate) fn next_request(&self, _spec: &StudySpec, _schema: &DatasetSchema) -> Option<(Step, Layout)> {
+    pub(crate) fn next_request(
+        &self,
+        _spec: &StudySpec,
+        _schema: &DatasetSchema,
+    ) -> Option<(Step, Layout)> {
         let rows = Layout::default().counts("rows", 3);
         match self {
-            ModelState::KaplanMeier { groups, grid, sum, .. } => {
-                sum.is_none().then(|| (Step::Once, rows.counts("km", 2 * groups.len() * grid.len())))
-            }
-            ModelState::Linear { names, sum, .. } => sum
+            ModelState::KaplanMeier {
+                groups, grid, sum, ..
+            } => sum
                 .is_none()
-                .then(|| (Step::Once, rows.reals("sums", salus_stats::linreg::sums_len(names.len())))),
+                .then(|| (Step::Once, rows.counts("km", 2 * groups.len() * grid.len()))),
+            ModelState::Linear { names, sum, .. } => sum.is_none().then(|| {
+                (
+                    Step::Once,
+                    rows.reals("sums", salus_stats::linreg::sums_len(names.len())),
+                )
+            }),
             ModelState::Newton(state) => state.next_request(rows),
         }
     }
@@ -188,7 +216,12 @@ impl ModelState {
         let (head, body) = sum.split_at(3.min(sum.len()));
         let rows = [head[0], head[1], head[2]];
         match self {
-            ModelState::KaplanMeier { rows: r, sum: s, .. } | ModelState::Linear { rows: r, sum: s, .. } => {
+            ModelState::KaplanMeier {
+                rows: r, sum: s, ..
+            }
+            | ModelState::Linear {
+                rows: r, sum: s, ..
+            } => {
                 *r = Some(rows);
                 *s = Some(body.to_vec());
                 Ok(Progress::Done)
@@ -205,7 +238,12 @@ impl ModelState {
         out: &mut Released,
     ) -> Result<(), StudyError> {
         match self {
-            ModelState::KaplanMeier { groups, grid, rows, sum } => {
+            ModelState::KaplanMeier {
+                groups,
+                grid,
+                rows,
+                sum,
+            } => {
                 let (Some(rows), Some(sum)) = (rows, sum) else {
                     return Err(not_run());
                 };
@@ -255,19 +293,13 @@ impl NewtonState {
                 rows.reals("terms", NewtonTerms::flat_len(p)),
             )),
             NewtonKind::CoxGrid {
-                grid,
-                strata,
-                reference: None,
-                ..
-            } => {
-                let _ = (grid, strata);
-                Some((
-                    Step::Custom {
-                        value: json!({"phase": "means"}),
-                    },
-                    rows.reals("x_sum", p),
-                ))
-            }
+                reference: None, ..
+            } => Some((
+                Step::Custom {
+                    value: json!({"phase": "means"}),
+                },
+                rows.reals("x_sum", p),
+            )),
             NewtonKind::CoxGrid {
                 grid,
                 strata,
@@ -332,7 +364,9 @@ impl NewtonState {
             NewtonKind::Logistic => "outcome",
             _ => "event",
         };
-        if (positives as u64) < min || (matches!(self.kind, NewtonKind::Logistic) && (negatives as u64) < min) {
+        if (positives as u64) < min
+            || (matches!(self.kind, NewtonKind::Logistic) && (negatives as u64) < min)
+        {
             return Err(StudyError::Disclosure(format!(
                 "the model has fewer than {min} {what}s (or non-{what}s) in total; its coefficients \
                  could reveal individual patients, so nothing is released. Widen the cohort."
@@ -341,12 +375,16 @@ impl NewtonState {
         let mut result = match &self.kind {
             NewtonKind::CoxStratified { ties } | NewtonKind::CoxGrid { ties, .. } => {
                 let fit = match outcome {
-                    Finished::Converged(s) => cox::summarize(&self.names, s, n_rows, positives, stats_ties(*ties)),
+                    Finished::Converged(s) => {
+                        cox::summarize(&self.names, s, n_rows, positives, stats_ties(*ties))
+                    }
                     Finished::Failed(f) => {
-                        cox::summarize_failure(&self.names, f, n_rows, positives, stats_ties(*ties)).map_err(stats_error)?
+                        cox::summarize_failure(&self.names, f, n_rows, positives, stats_ties(*ties))
+                            .map_err(stats_error)?
                     }
                 };
-                let mut v = serde_json::to_value(&fit).map_err(|e| StudyError::Analysis(e.to_string()))?;
+                let mut v =
+                    serde_json::to_value(&fit).map_err(|e| StudyError::Analysis(e.to_string()))?;
                 strip(&mut v);
                 v["mode"] = json!(match self.kind {
                     NewtonKind::CoxGrid { .. } => "pooled-grid",
@@ -370,12 +408,16 @@ impl NewtonState {
                     intercept: true,
                 };
                 let fit = match outcome {
-                    Finished::Converged(s) => glm::summarize(&self.names, s, Family::Logistic, stats),
+                    Finished::Converged(s) => {
+                        glm::summarize(&self.names, s, Family::Logistic, stats)
+                    }
                     Finished::Failed(f) => {
-                        glm::summarize_failure(&self.names, f, Family::Logistic, stats).map_err(stats_error)?
+                        glm::summarize_failure(&self.names, f, Family::Logistic, stats)
+                            .map_err(stats_error)?
                     }
                 };
-                let mut v = serde_json::to_value(&fit).map_err(|e| StudyError::Analysis(e.to_string()))?;
+                let mut v =
+                    serde_json::to_value(&fit).map_err(|e| StudyError::Analysis(e.to_string()))?;
                 strip(&mut v);
                 v
             }
@@ -422,7 +464,10 @@ fn release_km(
     };
     let g = grid.len();
     let tgrid = TimeGrid::new(grid.to_vec()).map_err(stats_error)?;
-    let cumulated: Vec<f64> = sum.chunks(2 * g).flat_map(|block| at_risk_from_exits(block, g)).collect();
+    let cumulated: Vec<f64> = sum
+        .chunks(2 * g)
+        .flat_map(|block| at_risk_from_exits(block, g))
+        .collect();
     let mut released = Vec::new();
     let mut cut = false;
     for (k, name) in groups.iter().enumerate() {
@@ -430,11 +475,14 @@ fn release_km(
         let n = block[0].max(0.0).round() as u64;
         if n < min {
             out.suppressed_cells += 1;
-            released.push(json!({"name": name, "n": release_count(n as f64, min), "suppressed": true}));
+            released
+                .push(json!({"name": name, "n": release_count(n as f64, min), "suppressed": true}));
             continue;
         }
         let curve = salus_stats::km::from_grid_counts(block, &tgrid).map_err(stats_error)?;
-        let keep: Vec<usize> = (0..curve.times.len()).filter(|&i| curve.at_risk[i] >= min as f64).collect();
+        let keep: Vec<usize> = (0..curve.times.len())
+            .filter(|&i| curve.at_risk[i] >= min as f64)
+            .collect();
         cut |= keep.len() < curve.times.len();
         let last_time = keep.last().map(|&i| curve.times[i]);
         let pick = |v: &[f64]| keep.iter().map(|&i| round_sig(v[i])).collect::<Vec<_>>();
@@ -472,8 +520,10 @@ fn release_km(
         "dropped": release_count(rows[2], min),
     });
     if group.is_some() && groups.len() > 1 && out.suppressed_cells == 0 {
-        let test = salus_stats::logrank::from_grid_counts(&cumulated, &tgrid, groups.len()).map_err(stats_error)?;
-        result["logrank"] = json!({"statistic": round_sig(test.statistic), "df": test.df, "p": test.p});
+        let test = salus_stats::logrank::from_grid_counts(&cumulated, &tgrid, groups.len())
+            .map_err(stats_error)?;
+        result["logrank"] =
+            json!({"statistic": round_sig(test.statistic), "df": test.df, "p": test.p});
     }
     out.result = result;
     Ok(())
@@ -490,10 +540,20 @@ fn at_risk_from_exits(block: &[f64], g: usize) -> Vec<f64> {
 }
 
 fn format_time(t: f64) -> String {
-    if t.fract() == 0.0 { format!("{}", t as i64) } else { format!("{t}") }
+    if t.fract() == 0.0 {
+        format!("{}", t as i64)
+    } else {
+        format!("{t}")
+    }
 }
 
-fn release_linear(names: &[String], rows: [f64; 3], sum: &[f64], min: u64, out: &mut Released) -> Result<(), StudyError> {
+fn release_linear(
+    names: &[String],
+    rows: [f64; 3],
+    sum: &[f64],
+    min: u64,
+    out: &mut Released,
+) -> Result<(), StudyError> {
     let n = rows[0].round() as u64;
     if n < min.max(names.len() as u64 + 1) {
         return Err(StudyError::Disclosure(format!(
@@ -511,7 +571,11 @@ fn release_linear(names: &[String], rows: [f64; 3], sum: &[f64], min: u64, out: 
 
 /// The public grid points `0, step, 2 step, ..` up to `max` (or the time column's
 /// declared upper bound).
-pub(crate) fn grid_points(schema: &DatasetSchema, time: &str, grid: &GridSpec) -> Result<Vec<f64>, StudyError> {
+pub(crate) fn grid_points(
+    schema: &DatasetSchema,
+    time: &str,
+    grid: &GridSpec,
+) -> Result<Vec<f64>, StudyError> {
     let max = match grid.max {
         Some(m) => m,
         None => schema.column(time)?.bounds.map(|b| b[1]).ok_or_else(|| {
@@ -532,18 +596,28 @@ pub(crate) fn grid_points(schema: &DatasetSchema, time: &str, grid: &GridSpec) -
             "the grid would have {count} points; at most {MAX_GRID_POINTS} are allowed. Use a larger `step`."
         )));
     }
-    Ok(TimeGrid::regular(0.0, grid.step, count).map_err(stats_error)?.points().to_vec())
+    Ok(TimeGrid::regular(0.0, grid.step, count)
+        .map_err(stats_error)?
+        .points()
+        .to_vec())
 }
 
 /// The design terms of covariates, categorical ones with the schema's public levels
 /// (the first is the reference).
-pub(crate) fn design_spec(schema: &DatasetSchema, covariates: &[String], intercept: bool) -> Result<DesignSpec, StudyError> {
+pub(crate) fn design_spec(
+    schema: &DatasetSchema,
+    covariates: &[String],
+    intercept: bool,
+) -> Result<DesignSpec, StudyError> {
     let mut terms = Vec::new();
     for c in covariates {
         let col = schema.analysis_column(c)?;
         terms.push(match col.column_type {
             ColumnType::Numeric => Term::numeric(c.clone()),
-            ColumnType::Categorical => Term::categorical_with_levels(c.clone(), categorical_levels(schema, c, "a covariate")?),
+            ColumnType::Categorical => Term::categorical_with_levels(
+                c.clone(),
+                categorical_levels(schema, c, "a covariate")?,
+            ),
             _ => {
                 return Err(StudyError::Analysis(format!(
                     "covariate `{c}` must be numeric or categorical"
@@ -552,12 +626,18 @@ pub(crate) fn design_spec(schema: &DatasetSchema, covariates: &[String], interce
         });
     }
     let spec = DesignSpec::new(terms);
-    Ok(if intercept { spec.with_intercept() } else { spec })
+    Ok(if intercept {
+        spec.with_intercept()
+    } else {
+        spec
+    })
 }
 
 fn design_names(schema: &DatasetSchema, covariates: &[String]) -> Result<Vec<String>, StudyError> {
     if covariates.is_empty() {
-        return Err(StudyError::Analysis("the model needs at least one covariate".into()));
+        return Err(StudyError::Analysis(
+            "the model needs at least one covariate".into(),
+        ));
     }
     let mut names = Vec::new();
     for c in covariates {
@@ -578,7 +658,11 @@ fn design_names(schema: &DatasetSchema, covariates: &[String]) -> Result<Vec<Str
     Ok(names)
 }
 
-pub(crate) fn categorical_levels(schema: &DatasetSchema, column: &str, what: &str) -> Result<Vec<String>, StudyError> {
+pub(crate) fn categorical_levels(
+    schema: &DatasetSchema,
+    column: &str,
+    what: &str,
+) -> Result<Vec<String>, StudyError> {
     let col = schema.analysis_column(column)?;
     if col.column_type != ColumnType::Categorical || col.levels.len() < 2 {
         return Err(StudyError::Analysis(format!(
@@ -589,7 +673,12 @@ pub(crate) fn categorical_levels(schema: &DatasetSchema, column: &str, what: &st
     Ok(col.levels.clone())
 }
 
-fn need_type(schema: &DatasetSchema, column: &str, want: ColumnType, what: &str) -> Result<(), StudyError> {
+fn need_type(
+    schema: &DatasetSchema,
+    column: &str,
+    want: ColumnType,
+    what: &str,
+) -> Result<(), StudyError> {
     let col = schema.analysis_column(column)?;
     if col.column_type != want {
         return Err(StudyError::Analysis(format!(
@@ -600,30 +689,34 @@ fn need_type(schema: &DatasetSchema, column: &str, want: ColumnType, what: &str)
     Ok(())
 }
 
+/// An event (or binary outcome) spec: a column, or `COLUMN=VALUE`.
 fn need_event(schema: &DatasetSchema, spec: &str) -> Result<(), StudyError> {
     let name = spec.rsplit_once('=').map_or(spec, |(n, _)| n);
-    let name = if schema.columns.contains_key(spec) { spec } else { name };
+    let name = if schema.columns.contains_key(spec) {
+        spec
+    } else {
+        name
+    };
     schema.analysis_column(name)?;
     Ok(())
 }
-
-fn need_binary_outcome(schema: &DatasetSchema, spec: &str) -> Result<(), StudyError> {
-    need_event(schema, spec)
-}
-
 
 pub(crate) fn parameter_count(spec: &StudySpec, schema: &DatasetSchema) -> usize {
     let expand = |covs: &[String]| -> usize {
         covs.iter()
             .map(|c| match schema.columns.get(c) {
-                Some(col) if col.column_type == ColumnType::Categorical => col.levels.len().saturating_sub(1),
+                Some(col) if col.column_type == ColumnType::Categorical => {
+                    col.levels.len().saturating_sub(1)
+                }
                 _ => 1,
             })
             .sum()
     };
     match &spec.analysis {
         AnalysisSpec::Cox { covariates, .. } => expand(covariates),
-        AnalysisSpec::Logistic { covariates, .. } | AnalysisSpec::Linear { covariates, .. } => expand(covariates) + 1,
+        AnalysisSpec::Logistic { covariates, .. } | AnalysisSpec::Linear { covariates, .. } => {
+            expand(covariates) + 1
+        }
         _ => 0,
     }
 }

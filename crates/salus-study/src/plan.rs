@@ -133,7 +133,9 @@ impl StudyPlan {
         }
         let progress = match &mut self.state {
             State::Waiting => {
-                self.state = State::OneShot { sum: sum[2..].to_vec() };
+                self.state = State::OneShot {
+                    sum: sum[2..].to_vec(),
+                };
                 Progress::Done
             }
             State::OneShot { .. } => Progress::Done,
@@ -185,11 +187,15 @@ impl StudyPlan {
                     if col.column_type == ColumnType::Categorical {
                         layout = layout.counts(&format!("{c}:levels"), col.levels.len() + 1);
                     } else {
-                        layout = layout.counts(&format!("{c}:n"), 2).reals(&format!("{c}:moments"), 2);
+                        layout = layout
+                            .counts(&format!("{c}:n"), 2)
+                            .reals(&format!("{c}:moments"), 2);
                     }
                 }
             }
-            AnalysisSpec::Histogram { edges, .. } => layout = layout.counts("bins", edges.len() + 2),
+            AnalysisSpec::Histogram { edges, .. } => {
+                layout = layout.counts("bins", edges.len() + 2)
+            }
             AnalysisSpec::Contingency { rows, columns } => {
                 let r = self.schema.columns[rows].levels.len();
                 let c = self.schema.columns[columns].levels.len();
@@ -200,7 +206,12 @@ impl StudyPlan {
         layout
     }
 
-    fn release_one_shot(&self, sum: &[f64], min: u64, out: &mut Released) -> Result<(), StudyError> {
+    fn release_one_shot(
+        &self,
+        sum: &[f64],
+        min: u64,
+        out: &mut Released,
+    ) -> Result<(), StudyError> {
         match &self.spec.analysis {
             AnalysisSpec::Descriptive { columns } => {
                 let mut cols = serde_json::Map::new();
@@ -217,7 +228,10 @@ impl StudyPlan {
                             .zip(&cells)
                             .map(|(l, v)| (l.clone(), count_json(*v)))
                             .collect();
-                        cols.insert(c.clone(), json!({"levels": levels, "missing": count_json(cells[k])}));
+                        cols.insert(
+                            c.clone(),
+                            json!({"levels": levels, "missing": count_json(cells[k])}),
+                        );
                         at += k + 1;
                     } else {
                         let centre = crate::local::centre(&self.schema, c);
@@ -246,7 +260,11 @@ impl StudyPlan {
                 let (cells, s) = suppress_group(sum, min);
                 out.suppressed_cells += s;
                 let table: Vec<Vec<Value>> = (0..rl.len())
-                    .map(|i| (0..cl.len()).map(|j| count_json(cells[i * cl.len() + j])).collect())
+                    .map(|i| {
+                        (0..cl.len())
+                            .map(|j| count_json(cells[i * cl.len() + j]))
+                            .collect()
+                    })
                     .collect();
                 out.result = json!({
                     "rows": rows, "columns": columns,
@@ -272,7 +290,11 @@ fn moments_json(v: &[f64], centre: f64, min: u64, out: &mut Released) -> Value {
         return json!({"count": null, "missing": release_count(missing, min), "mean": null, "variance": null, "sd": null});
     }
     let mean = centre + s1 / n;
-    let variance = if n > 1.0 { ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0) } else { 0.0 };
+    let variance = if n > 1.0 {
+        ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)
+    } else {
+        0.0
+    };
     json!({
         "count": n as u64,
         "missing": release_count(missing, min),
@@ -330,10 +352,12 @@ pub fn dp_sensitivity(spec: &StudySpec, schema: &DatasetSchema) -> Result<(f64, 
         AnalysisSpec::Histogram { .. } | AnalysisSpec::Contingency { .. } => 2.0,
         AnalysisSpec::KaplanMeier { .. } => 5.0, // cohort, rows-used/dropped, events, exit cell, event cell
         AnalysisSpec::Descriptive { columns } => {
-            if let Some(c) = columns
-                .iter()
-                .find(|c| schema.columns.get(*c).is_none_or(|col| col.column_type != ColumnType::Categorical))
-            {
+            if let Some(c) = columns.iter().find(|c| {
+                schema
+                    .columns
+                    .get(*c)
+                    .is_none_or(|col| col.column_type != ColumnType::Categorical)
+            }) {
                 return Err(StudyError::Analysis(format!(
                     "differential privacy covers counts only, and `{c}` is not categorical (its mean and \
                      variance would be released without noise); use a histogram study for numeric columns"

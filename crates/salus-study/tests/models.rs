@@ -86,7 +86,9 @@ covariates = ["age", "horTh", "tsize", "pnodes"]
         site_col.extend(std::iter::repeat_n(Some(format!("s{i}")), p.nrows()));
     }
     let mut pooled = t.clone();
-    pooled.push_column(salus_table::Column::text("site", site_col)).unwrap();
+    pooled
+        .push_column(salus_table::Column::text("site", site_col))
+        .unwrap();
     let spec = CoxSpec {
         time: "time".into(),
         event: "cens".into(),
@@ -98,10 +100,21 @@ covariates = ["age", "horTh", "tsize", "pnodes"]
     assert_eq!(result["n"], 686);
     assert_eq!(result["events"], 299);
     assert_eq!(result["converged"], true);
-    for (got, want) in result["coefficients"].as_array().unwrap().iter().zip(&fit.coefficients) {
+    for (got, want) in result["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&fit.coefficients)
+    {
         assert_eq!(got["name"], want.name.as_str());
-        assert!(close(got["coef"].as_f64().unwrap(), want.coef, 1e-6), "{got} vs {want:?}");
-        assert!(close(got["se"].as_f64().unwrap(), want.se, 1e-5), "{got} vs {want:?}");
+        assert!(
+            close(got["coef"].as_f64().unwrap(), want.coef, 1e-6),
+            "{got} vs {want:?}"
+        );
+        assert!(
+            close(got["se"].as_f64().unwrap(), want.se, 1e-5),
+            "{got} vs {want:?}"
+        );
     }
 }
 
@@ -134,9 +147,20 @@ grid = { step = 30.0, max = 2700.0 }
     let (rounded, _) = cox::round_to_grid(&data, &grid);
     let fit = cox::fit(&rounded, &CoxOptions::default()).unwrap();
     assert_eq!(result["mode"], "pooled-grid");
-    for (got, want) in result["coefficients"].as_array().unwrap().iter().zip(&fit.coefficients) {
-        assert!(close(got["coef"].as_f64().unwrap(), want.coef, 1e-6), "{got} vs {want:?}");
-        assert!(close(got["se"].as_f64().unwrap(), want.se, 1e-5), "{got} vs {want:?}");
+    for (got, want) in result["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&fit.coefficients)
+    {
+        assert!(
+            close(got["coef"].as_f64().unwrap(), want.coef, 1e-6),
+            "{got} vs {want:?}"
+        );
+        assert!(
+            close(got["se"].as_f64().unwrap(), want.se, 1e-5),
+            "{got} vs {want:?}"
+        );
     }
 }
 
@@ -167,8 +191,14 @@ covariates = ["age", "tgrade", "pnodes"]
     assert_eq!(coefs[0]["name"], "intercept");
     assert_eq!(coefs[2]["name"], "tgrade[T.II]");
     for (got, want) in coefs.iter().zip(&fit.coefficients) {
-        assert!(close(got["coef"].as_f64().unwrap(), want.coef, 1e-6), "{got} vs {want:?}");
-        assert!(close(got["se"].as_f64().unwrap(), want.se, 1e-5), "{got} vs {want:?}");
+        assert!(
+            close(got["coef"].as_f64().unwrap(), want.coef, 1e-6),
+            "{got} vs {want:?}"
+        );
+        assert!(
+            close(got["se"].as_f64().unwrap(), want.se, 1e-5),
+            "{got} vs {want:?}"
+        );
     }
 }
 
@@ -187,12 +217,24 @@ covariates = ["age", "pnodes"]
 "#,
         &parts,
     );
-    let spec = DesignSpec::new(vec![Term::numeric("age"), Term::numeric("pnodes")]).with_intercept();
+    let spec =
+        DesignSpec::new(vec![Term::numeric("age"), Term::numeric("pnodes")]).with_intercept();
     let (d, y, _) = glm::read_table(&t, "tsize", &spec, Family::Gaussian).unwrap();
     let fit = salus_stats::linreg::fit(&d, &y).unwrap();
-    for (got, want) in result["coefficients"].as_array().unwrap().iter().zip(&fit.coefficients) {
-        assert!(close(got["coef"].as_f64().unwrap(), want.coef, 1e-9), "{got} vs {want:?}");
-        assert!(close(got["se"].as_f64().unwrap(), want.se, 1e-9), "{got} vs {want:?}");
+    for (got, want) in result["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&fit.coefficients)
+    {
+        assert!(
+            close(got["coef"].as_f64().unwrap(), want.coef, 1e-9),
+            "{got} vs {want:?}"
+        );
+        assert!(
+            close(got["se"].as_f64().unwrap(), want.se, 1e-9),
+            "{got} vs {want:?}"
+        );
     }
 }
 
@@ -217,12 +259,17 @@ at = [365.0, 1825.0]
     let groups = result["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2);
     assert_eq!(groups[0]["name"], "no");
-    assert_eq!(groups[0]["n"].as_u64().unwrap() + groups[1]["n"].as_u64().unwrap(), 686);
+    assert_eq!(
+        groups[0]["n"].as_u64().unwrap() + groups[1]["n"].as_u64().unwrap(),
+        686
+    );
     // Pooled reference for horTh = no on the same grid.
     let hor = t.text("horTh").unwrap();
     let time = t.numeric("time").unwrap();
     let cens = t.numeric("cens").unwrap();
-    let rows: Vec<usize> = (0..t.nrows()).filter(|&i| hor[i].as_deref() == Some("no")).collect();
+    let rows: Vec<usize> = (0..t.nrows())
+        .filter(|&i| hor[i].as_deref() == Some("no"))
+        .collect();
     let times: Vec<f64> = rows.iter().map(|&i| time[i].unwrap()).collect();
     let events: Vec<bool> = rows.iter().map(|&i| cens[i] == Some(1.0)).collect();
     let grid = TimeGrid::regular(0.0, 30.0, 101).unwrap();
@@ -236,7 +283,10 @@ at = [365.0, 1825.0]
     }
     let five_years = groups[0]["at"]["1825"].as_f64().unwrap();
     assert!((five_years - curve.survival_at(1825.0)).abs() < 1e-5);
-    assert!(result["logrank"]["p"].as_f64().unwrap() < 0.01, "hormonal therapy matters in GBSG2");
+    assert!(
+        result["logrank"]["p"].as_f64().unwrap() < 0.01,
+        "hormonal therapy matters in GBSG2"
+    );
 }
 
 #[test]

@@ -112,7 +112,6 @@ pub struct StudyOffer {
 
 pub use salus_protect::Participant;
 
-
 /// Protection parameters of a round.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProtectionParams {

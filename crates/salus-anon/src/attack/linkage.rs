@@ -318,9 +318,10 @@ fn covers_interval(label: &str, value: &str) -> bool {
         && let (Ok(lo), Ok(hi)) = (
             label[..i].trim().parse::<f64>(),
             label[i + 1..].trim().parse::<f64>(),
-        ) {
-            return x >= lo && x <= hi;
-        }
+        )
+    {
+        return x >= lo && x <= hi;
+    }
     false
 }
 

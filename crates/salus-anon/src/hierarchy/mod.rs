@@ -159,15 +159,16 @@ impl Hierarchy {
                 let label = row[level].as_str();
                 let up = row[level + 1].as_str();
                 if let Some(previous) = parent.insert(label, up)
-                    && previous != up {
-                        return Err(AnonError::Hierarchy {
-                            column: column.to_string(),
-                            message: format!(
-                                "a label of level {level} generalizes to two different labels at level {}; each label must have exactly one parent",
-                                level + 1
-                            ),
-                        });
-                    }
+                    && previous != up
+                {
+                    return Err(AnonError::Hierarchy {
+                        column: column.to_string(),
+                        message: format!(
+                            "a label of level {level} generalizes to two different labels at level {}; each label must have exactly one parent",
+                            level + 1
+                        ),
+                    });
+                }
             }
         }
         Ok(())

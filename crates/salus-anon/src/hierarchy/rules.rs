@@ -152,13 +152,15 @@ struct IntervalSpec {
 impl IntervalSpec {
     fn label(&self, x: f64, width: f64) -> String {
         if let Some(top) = self.top
-            && x >= top {
-                return format!("{}+", format_number(top));
-            }
+            && x >= top
+        {
+            return format!("{}+", format_number(top));
+        }
         if let Some(bottom) = self.bottom
-            && x < bottom {
-                return format!("<{}", format_number(bottom));
-            }
+            && x < bottom
+        {
+            return format!("<{}", format_number(bottom));
+        }
         let lo = self.origin + ((x - self.origin) / width).floor() * width;
         if self.integers {
             format!("{}-{}", format_number(lo), format_number(lo + width - 1.0))

@@ -163,11 +163,12 @@ pub fn assess_classes(sizes: &[u32], options: &RiskOptions) -> Result<RiskAssess
     let n: f64 = sizes.iter().map(|&s| f64::from(s)).sum();
     let population = options.population.unwrap_or(n).max(n);
     if let Some(p) = options.population
-        && !(p.is_finite() && p > 0.0) {
-            return Err(AnonError::InvalidParameter(
-                "the population size must be a positive number".into(),
-            ));
-        }
+        && !(p.is_finite() && p > 0.0)
+    {
+        return Err(AnonError::InvalidParameter(
+            "the population size must be a positive number".into(),
+        ));
+    }
     let ratio = if n > 0.0 { population / n } else { 1.0 };
     let summary = |scale: f64| {
         if n == 0.0 {

@@ -255,9 +255,12 @@ fn snb(h: &Histogram, f: f64) -> f64 {
     };
     for &(a0, b0) in &[(1.0, 0.5), (0.5, 0.1), (2.0, 0.9), (0.1, 0.01), (5.0, 0.5)] {
         if let Some((a, b)) = newton_2d(objective, a0, b0)
-            && a > 0.0 && b > 0.0 && b < 1.0 {
-                return big_k * b.powf(a);
-            }
+            && a > 0.0
+            && b > 0.0
+            && b < 1.0
+        {
+            return big_k * b.powf(a);
+        }
     }
     f64::NAN
 }

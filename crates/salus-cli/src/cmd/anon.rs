@@ -9,8 +9,8 @@ use anyhow::{Context, bail};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use salus_anon::attack::{
-    InferenceConfig, LinkabilityConfig, LinkageConfig, SinglingOutConfig, SinglingOutMode, attribute_inference,
-    linkability, linkage_attack, singling_out,
+    InferenceConfig, LinkabilityConfig, LinkageConfig, SinglingOutConfig, SinglingOutMode,
+    attribute_inference, linkability, linkage_attack, singling_out,
 };
 use salus_anon::pseudonym::{PseudonymKey, PseudonymizeConfig, pseudonymize};
 use salus_anon::{AnonymizeConfig, Hierarchy, RiskOptions, anonymize, assess_table, match_subset};
@@ -201,12 +201,41 @@ pub struct AttackTables {
 
 pub fn run(command: AnonCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AnonCommand::Anonymize { data, config, out, report, delimiter, out_delimiter, fail_on_risk } => {
-            run_anonymize(&data, &config, &out, report.as_deref(), delimiter.as_deref(), &out_delimiter, fail_on_risk)
-        }
-        AnonCommand::Risk { data, qi, population, threshold, delimiter, json, fail_on_risk } => {
+        AnonCommand::Anonymize {
+            data,
+            config,
+            out,
+            report,
+            delimiter,
+            out_delimiter,
+            fail_on_risk,
+        } => run_anonymize(
+            &data,
+            &config,
+            &out,
+            report.as_deref(),
+            delimiter.as_deref(),
+            &out_delimiter,
+            fail_on_risk,
+        ),
+        AnonCommand::Risk {
+            data,
+            qi,
+            population,
+            threshold,
+            delimiter,
+            json,
+            fail_on_risk,
+        } => {
             let table = read(&data, &delimiter)?;
-            let assessment = assess_table(&table, &qi, &RiskOptions { threshold, population })?;
+            let assessment = assess_table(
+                &table,
+                &qi,
+                &RiskOptions {
+                    threshold,
+                    population,
+                },
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&assessment)?);
             } else {
@@ -239,7 +268,8 @@ pub fn run(command: AnonCommand) -> anyhow::Result<ExitCode> {
                 ..Default::default()
             };
             let result = pseudonymize(&table, &config, &key)?;
-            write_csv_path(&result.table, &out, b',').with_context(|| format!("writing {}", out.display()))?;
+            write_csv_path(&result.table, &out, b',')
+                .with_context(|| format!("writing {}", out.display()))?;
             if let Some(path) = lookup {
                 write_csv_path(&result.lookup_table(), &path, b',')
                     .with_context(|| format!("writing {}", path.display()))?;
@@ -256,7 +286,11 @@ pub fn run(command: AnonCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn exit_code(passed: bool, fail_on_risk: bool) -> ExitCode {
-    if passed || !fail_on_risk { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    if passed || !fail_on_risk {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 fn delimiter_byte(text: &str) -> anyhow::Result<u8> {
@@ -281,14 +315,16 @@ fn run_anonymize(
     out_delimiter: &str,
     fail_on_risk: bool,
 ) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(config_path).with_context(|| format!("reading {}", config_path.display()))?;
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
     let config = AnonymizeConfig::from_toml(&text)?;
     let delimiter = match delimiter {
         Some(d) => delimiter_byte(d)?,
         None => config.delimiter_byte()?,
     };
     let options = CsvOptions::with_delimiter(delimiter);
-    let mut table = read_table_path(data, &options).with_context(|| format!("reading {}", data.display()))?;
+    let mut table =
+        read_table_path(data, &options).with_context(|| format!("reading {}", data.display()))?;
     for column in &config.drop {
         table.remove_column(column)?;
     }
@@ -302,7 +338,8 @@ fn run_anonymize(
         None => None,
     };
     let mut load = |path: &str| -> salus_anon::Result<Vec<u8>> {
-        std::fs::read(base.join(path)).map_err(|e| salus_anon::AnonError::Config(format!("cannot read {path}: {e}")))
+        std::fs::read(base.join(path))
+            .map_err(|e| salus_anon::AnonError::Config(format!("cannot read {path}: {e}")))
     };
     let spec = config.resolve(&table, subset, &mut load)?;
     let result = anonymize(&table, &spec)?;
@@ -313,7 +350,11 @@ fn run_anonymize(
         Some(path) => write_atomic(path, json.as_bytes())?,
         None => println!("{json}"),
     }
-    let levels: Vec<String> = result.levels.iter().map(|(q, l)| format!("{q}={l}")).collect();
+    let levels: Vec<String> = result
+        .levels
+        .iter()
+        .map(|(q, l)| format!("{q}={l}"))
+        .collect();
     eprintln!(
         "transformation {} | {} of {} records released, {} suppressed | k = {} | {} = {} | score {:.4} ({}) | search {:.1} ms, {} of {} transformations evaluated",
         levels.join(" "),
@@ -324,7 +365,11 @@ fn run_anonymize(
         result.report.utility.metric,
         result.report.utility.value,
         result.report.score,
-        if result.report.passed { "passed" } else { "FAILED" },
+        if result.report.passed {
+            "passed"
+        } else {
+            "FAILED"
+        },
         result.stats.millis,
         result.stats.evaluated,
         result.stats.transformations,
@@ -367,11 +412,19 @@ fn print_risk(a: &salus_anon::RiskAssessment) {
             println!("HIPAA Safe Harbor       no identifier category found");
         } else {
             for f in &h.findings {
-                println!("HIPAA Safe Harbor       column `{}`: category {} ({}), by {}", f.column, f.category, f.name, f.evidence);
+                println!(
+                    "HIPAA Safe Harbor       column `{}`: category {} ({}), by {}",
+                    f.column, f.category, f.name, f.evidence
+                );
             }
         }
     }
-    println!("score                   {:.4} (threshold {}) -> {}", a.score, a.threshold, if a.passed { "PASSED" } else { "FAILED" });
+    println!(
+        "score                   {:.4} (threshold {}) -> {}",
+        a.score,
+        a.threshold,
+        if a.passed { "PASSED" } else { "FAILED" }
+    );
 }
 
 fn parse_pair(text: &str) -> Result<(String, PathBuf), String> {
@@ -391,41 +444,115 @@ fn run_attack(attack: AttackCommand) -> anyhow::Result<()> {
     let load = |t: &AttackTables| -> anyhow::Result<(Table, Table, Option<Table>)> {
         let released = read(&t.released, &t.delimiter)?;
         let original = read(&t.original, &t.delimiter)?;
-        let control = t.control.as_ref().map(|c| read(c, &t.delimiter)).transpose()?;
+        let control = t
+            .control
+            .as_ref()
+            .map(|c| read(c, &t.delimiter))
+            .transpose()?;
         Ok((released, original, control))
     };
     let (json, value) = match attack {
-        AttackCommand::Linkage { tables, qi, id, hierarchies } => {
+        AttackCommand::Linkage {
+            tables,
+            qi,
+            id,
+            hierarchies,
+        } => {
             let (released, auxiliary, control) = load(&tables)?;
-            let mut config = LinkageConfig { quasi_identifiers: qi, id_column: id, confidence: tables.confidence, ..Default::default() };
+            let mut config = LinkageConfig {
+                quasi_identifiers: qi,
+                id_column: id,
+                confidence: tables.confidence,
+                ..Default::default()
+            };
             for (column, path) in hierarchies {
-                let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                config.hierarchies.insert(column.clone(), Hierarchy::from_csv(&column, &bytes, b';')?);
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                config
+                    .hierarchies
+                    .insert(column.clone(), Hierarchy::from_csv(&column, &bytes, b';')?);
             }
-            let result = linkage_attack(&released, &auxiliary, control.as_ref(), &config, &mut rng(tables.seed))?;
+            let result = linkage_attack(
+                &released,
+                &auxiliary,
+                control.as_ref(),
+                &config,
+                &mut rng(tables.seed),
+            )?;
             (tables.json, serde_json::to_value(result)?)
         }
-        AttackCommand::SinglingOut { tables, mode, n_attacks, n_cols } => {
+        AttackCommand::SinglingOut {
+            tables,
+            mode,
+            n_attacks,
+            n_cols,
+        } => {
             let (released, original, control) = load(&tables)?;
             let mode = match mode.as_str() {
                 "univariate" => SinglingOutMode::Univariate,
                 "multivariate" => SinglingOutMode::Multivariate,
                 other => bail!("unknown mode `{other}`: use univariate or multivariate"),
             };
-            let config = SinglingOutConfig { n_attacks, n_cols, mode, confidence: tables.confidence, ..Default::default() };
-            let result = singling_out(&released, &original, control.as_ref(), &config, &mut rng(tables.seed))?;
+            let config = SinglingOutConfig {
+                n_attacks,
+                n_cols,
+                mode,
+                confidence: tables.confidence,
+                ..Default::default()
+            };
+            let result = singling_out(
+                &released,
+                &original,
+                control.as_ref(),
+                &config,
+                &mut rng(tables.seed),
+            )?;
             (tables.json, serde_json::to_value(result)?)
         }
-        AttackCommand::Linkability { tables, left, right, n_attacks, n_neighbors } => {
+        AttackCommand::Linkability {
+            tables,
+            left,
+            right,
+            n_attacks,
+            n_neighbors,
+        } => {
             let (released, original, control) = load(&tables)?;
-            let config = LinkabilityConfig { aux_cols: (left, right), n_attacks, n_neighbors, confidence: tables.confidence };
-            let result = linkability(&released, &original, control.as_ref(), &config, &mut rng(tables.seed))?;
+            let config = LinkabilityConfig {
+                aux_cols: (left, right),
+                n_attacks,
+                n_neighbors,
+                confidence: tables.confidence,
+            };
+            let result = linkability(
+                &released,
+                &original,
+                control.as_ref(),
+                &config,
+                &mut rng(tables.seed),
+            )?;
             (tables.json, serde_json::to_value(result)?)
         }
-        AttackCommand::Inference { tables, aux, secret, n_attacks } => {
+        AttackCommand::Inference {
+            tables,
+            aux,
+            secret,
+            n_attacks,
+        } => {
             let (released, original, control) = load(&tables)?;
-            let config = InferenceConfig { aux_cols: aux, secret, n_attacks, confidence: tables.confidence, ..Default::default() };
-            let result = attribute_inference(&released, &original, control.as_ref(), &config, &mut rng(tables.seed))?;
+            let config = InferenceConfig {
+                aux_cols: aux,
+                secret,
+                n_attacks,
+                confidence: tables.confidence,
+                ..Default::default()
+            };
+            let result = attribute_inference(
+                &released,
+                &original,
+                control.as_ref(),
+                &config,
+                &mut rng(tables.seed),
+            )?;
             (tables.json, serde_json::to_value(result)?)
         }
     };
@@ -456,13 +583,20 @@ fn print_attack(value: &serde_json::Value) {
 fn load_or_create_key(path: &Path, create: bool) -> anyhow::Result<PseudonymKey> {
     if create {
         if path.exists() {
-            bail!("{} already exists; refusing to overwrite a key (pseudonyms made with it would become unrecoverable)", path.display());
+            bail!(
+                "{} already exists; refusing to overwrite a key (pseudonyms made with it would become unrecoverable)",
+                path.display()
+            );
         }
         let key = PseudonymKey::generate(&mut ChaCha20Rng::from_os_rng());
         write_atomic(path, key.to_hex().as_bytes())?;
-        eprintln!("new key written to {} - keep it secret and backed up", path.display());
+        eprintln!(
+            "new key written to {} - keep it secret and backed up",
+            path.display()
+        );
         return Ok(key);
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading key file {}", path.display()))?;
     Ok(PseudonymKey::from_hex(&text)?)
 }

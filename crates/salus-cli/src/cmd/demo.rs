@@ -41,17 +41,26 @@ fn say(msg: &str) {
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let work = args.out.join("federation");
     if work.exists() {
         std::fs::remove_dir_all(&work).with_context(|| format!("clearing {}", work.display()))?;
     }
     std::fs::create_dir_all(&work)?;
 
-    say("salus demo: hub + 3 nodes on loopback, real TLS, GBSG2 breast cancer data split into 3 sites");
+    say(
+        "salus demo: hub + 3 nodes on loopback, real TLS, GBSG2 breast cancer data split into 3 sites",
+    );
     let sites = demo_data::split_gbsg2(&work)?;
 
-    let mut fed = Federation::start(&work, super::sessions::hub_sessions(), super::sessions::node_sessions(), 30).await?;
+    let mut fed = Federation::start(
+        &work,
+        super::sessions::hub_sessions(),
+        super::sessions::node_sessions(),
+        30,
+    )
+    .await?;
     say(&format!("[1/4] hub listening on {}", fed.hub_url()));
     let mut enroll_secs = Vec::new();
     for site in &sites {
@@ -67,9 +76,17 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .zip(&schemas)
             .map(|((name, file, _), schema)| (name.as_str(), file.as_path(), schema))
             .collect();
-        let t = fed.add_node(&site.name, &site.organisation, &datasets, Some(&policy)).await?;
+        let t = fed
+            .add_node(&site.name, &site.organisation, &datasets, Some(&policy))
+            .await?;
         enroll_secs.push(t.as_secs_f64());
-        say(&format!("[2/4] enrolled {} ({}, {} patients) in {:.0} ms", site.name, site.organisation, site.rows, t.as_secs_f64() * 1000.0));
+        say(&format!(
+            "[2/4] enrolled {} ({}, {} patients) in {:.0} ms",
+            site.name,
+            site.organisation,
+            site.rows,
+            t.as_secs_f64() * 1000.0
+        ));
     }
 
     let mut studies = Vec::new();
@@ -80,7 +97,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         let secs = t.elapsed().as_secs_f64();
         match outcome {
             Ok((info, result)) => {
-                say(&format!("[3/4] study {}/{}: {} ({}) completed in {:.2} s", i + 1, specs.len(), spec.name, spec.analysis.kind(), secs));
+                say(&format!(
+                    "[3/4] study {}/{}: {} ({}) completed in {:.2} s",
+                    i + 1,
+                    specs.len(),
+                    spec.name,
+                    spec.analysis.kind(),
+                    secs
+                ));
                 studies.push(serde_json::json!({
                     "id": info.id,
                     "name": spec.name,
@@ -93,7 +117,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
                 }));
             }
             Err(e) => {
-                say(&format!("[3/4] study {}/{}: {} FAILED: {e:#}", i + 1, specs.len(), spec.name));
+                say(&format!(
+                    "[3/4] study {}/{}: {} FAILED: {e:#}",
+                    i + 1,
+                    specs.len(),
+                    spec.name
+                ));
                 studies.push(serde_json::json!({
                     "name": spec.name, "analysis": spec.analysis.kind(), "status": "failed",
                     "protection": spec.protection.as_str(), "error": format!("{e:#}"), "seconds": secs,
@@ -104,7 +133,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let audit_bytes = salus_cli::audit_export::fetch_export(&fed.client()?).await?;
     fed.shutdown().await;
     let audit_path = args.out.join("audit.log");
-    std::fs::write(&audit_path, &audit_bytes).with_context(|| format!("writing {}", audit_path.display()))?;
+    std::fs::write(&audit_path, &audit_bytes)
+        .with_context(|| format!("writing {}", audit_path.display()))?;
     let audit = salus_cli::audit_export::verify_bytes(&audit_bytes);
     say(&format!(
         "[4/4] audit log: {} entries, {} checkpoints, {} witnesses, valid: {}",
@@ -123,13 +153,19 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if !args.keep {
         let _ = std::fs::remove_dir_all(&work);
     }
-    say(&format!("[4/4] wrote {}/report.json, report.html and audit.log in {:.1} s", args.out.display(), started.elapsed().as_secs_f64()));
+    say(&format!(
+        "[4/4] wrote {}/report.json, report.html and audit.log in {:.1} s",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    ));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", demo_report::summary(&report));
     }
-    let failed = report["studies"].as_array().map_or(0, |s| s.iter().filter(|s| s["status"] != "completed").count());
+    let failed = report["studies"].as_array().map_or(0, |s| {
+        s.iter().filter(|s| s["status"] != "completed").count()
+    });
     if failed > 0 {
         anyhow::bail!("{failed} demo studies did not complete; see the report");
     }

@@ -56,19 +56,33 @@ const SHARES: [(&str, &str, f64); 3] = [
 /// patient, keeping each patient's intervals together) into three site files under `dir`.
 pub fn split_gbsg2(dir: &Path) -> anyhow::Result<Vec<Site>> {
     let mut table = salus_table::read_csv(GBSG2_CSV.as_bytes(), &CsvOptions::default())?;
-    let pids: Vec<Option<String>> = (1..=table.nrows()).map(|i| Some(format!("G{i:04}"))).collect();
+    let pids: Vec<Option<String>> = (1..=table.nrows())
+        .map(|i| Some(format!("G{i:04}")))
+        .collect();
     table.push_column(Column::text("pid", pids))?;
-    let gbsg2 = split_rows(&table, &(0..table.nrows()).map(|i| i.to_string()).collect::<Vec<_>>());
+    let gbsg2 = split_rows(
+        &(0..table.nrows())
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>(),
+    );
     let heart = read_heart()?;
     let ids: Vec<String> = (0..heart.nrows())
-        .map(|r| heart.column("id").ok().and_then(|c| c.display(r)).map(|v| v.to_string()).unwrap_or_default())
+        .map(|r| {
+            heart
+                .column("id")
+                .ok()
+                .and_then(|c| c.display(r))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
         .collect();
-    let heart_parts = split_rows(&heart, &ids);
+    let heart_parts = split_rows(&ids);
     let mut sites = Vec::new();
     for (i, (name, org, _)) in SHARES.iter().enumerate() {
         let gfile = dir.join(format!("{name}-gbsg2.csv"));
         let part = table.take_rows(&gbsg2[i]);
-        salus_table::write_csv_path(&part, &gfile, b',').with_context(|| format!("writing {}", gfile.display()))?;
+        salus_table::write_csv_path(&part, &gfile, b',')
+            .with_context(|| format!("writing {}", gfile.display()))?;
         let hfile = dir.join(format!("{name}-stanford_heart.csv"));
         salus_table::write_csv_path(&heart.take_rows(&heart_parts[i]), &hfile, b',')
             .with_context(|| format!("writing {}", hfile.display()))?;
@@ -80,7 +94,8 @@ pub fn split_gbsg2(dir: &Path) -> anyhow::Result<Vec<Site>> {
                 ("stanford_heart".to_string(), hfile, HEART_SCHEMA),
             ],
             rows: part.nrows(),
-            policy: "min_cell_count = 5\nprivacy_budget_rho = 1.0\napproval = \"automatic\"\n".to_string(),
+            policy: "min_cell_count = 5\nprivacy_budget_rho = 1.0\napproval = \"automatic\"\n"
+                .to_string(),
         });
     }
     Ok(sites)
@@ -101,7 +116,7 @@ fn read_heart() -> anyhow::Result<Table> {
 
 /// Row indices per site: patients (rows sharing a key) are shuffled with a fixed seed,
 /// so every run makes the same split, and dealt out by the site shares.
-fn split_rows(_table: &Table, keys: &[String]) -> Vec<Vec<usize>> {
+fn split_rows(keys: &[String]) -> Vec<Vec<usize>> {
     let mut patients: Vec<&String> = keys.iter().collect();
     patients.sort();
     patients.dedup();
@@ -110,7 +125,11 @@ fn split_rows(_table: &Table, keys: &[String]) -> Vec<Vec<usize>> {
     let mut site_of = std::collections::HashMap::new();
     let mut start = 0;
     for (i, (_, _, share)) in SHARES.iter().enumerate() {
-        let end = if i + 1 == SHARES.len() { n } else { start + (share * n as f64).round() as usize };
+        let end = if i + 1 == SHARES.len() {
+            n
+        } else {
+            start + (share * n as f64).round() as usize
+        };
         for p in &patients[start..end] {
             site_of.insert(*p, i);
         }

@@ -12,7 +12,10 @@ pub fn summary(report: &Value) -> String {
         "Salus demo: {} sites, {} studies ({} completed) in {:.1} s\n",
         report["sites"],
         studies.len(),
-        studies.iter().filter(|s| s["status"] == "completed").count(),
+        studies
+            .iter()
+            .filter(|s| s["status"] == "completed")
+            .count(),
         report["total_seconds"].as_f64().unwrap_or(0.0)
     ));
     for s in &studies {
@@ -54,7 +57,13 @@ fn headline(s: &Value) -> String {
             .as_array()
             .map(|g| {
                 g.iter()
-                    .map(|g| format!("{}: median {}", g["name"].as_str().unwrap_or(""), g["median"]))
+                    .map(|g| {
+                        format!(
+                            "{}: median {}",
+                            g["name"].as_str().unwrap_or(""),
+                            g["median"]
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             })
@@ -64,8 +73,17 @@ fn headline(s: &Value) -> String {
             .and_then(|c| c.iter().find(|c| c["name"] != "intercept"))
             .map(|c| {
                 let ratio = if s["analysis"] == "cox" { "HR" } else { "coef" };
-                let value = if s["analysis"] == "cox" { &c["hr"] } else { &c["coef"] };
-                format!("{} {ratio} {:.3} (p {:.2e})", c["name"].as_str().unwrap_or(""), value.as_f64().unwrap_or(f64::NAN), c["p"].as_f64().unwrap_or(f64::NAN))
+                let value = if s["analysis"] == "cox" {
+                    &c["hr"]
+                } else {
+                    &c["coef"]
+                };
+                format!(
+                    "{} {ratio} {:.3} (p {:.2e})",
+                    c["name"].as_str().unwrap_or(""),
+                    value.as_f64().unwrap_or(f64::NAN),
+                    c["p"].as_f64().unwrap_or(f64::NAN)
+                )
             })
             .unwrap_or_default(),
         _ => format!("n = {}", r["n"]),
@@ -74,14 +92,20 @@ fn headline(s: &Value) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A self-contained HTML page (inline CSS and SVG, no external assets).
 pub fn html(report: &Value) -> String {
     let mut body = String::new();
     body.push_str("<h1>Salus demo report</h1>");
-    body.push_str(&format!("<pre class=\"summary\">{}</pre>", escape(&summary(report))));
+    body.push_str(&format!(
+        "<pre class=\"summary\">{}</pre>",
+        escape(&summary(report))
+    ));
     body.push_str(&dataset_section(report));
     for s in report["studies"].as_array().cloned().unwrap_or_default() {
         body.push_str(&study_section(&s));
@@ -93,9 +117,20 @@ pub fn html(report: &Value) -> String {
 }
 
 fn dataset_section(report: &Value) -> String {
-    let mut out = String::from("<section><h2>Sites</h2><table><tr><th>site</th><th>organisation</th><th>GBSG2 patients</th><th>enrollment</th></tr>");
-    let secs = report["enrollment_seconds"].as_array().cloned().unwrap_or_default();
-    for (i, site) in report["dataset"]["sites"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+    let mut out = String::from(
+        "<section><h2>Sites</h2><table><tr><th>site</th><th>organisation</th><th>GBSG2 patients</th><th>enrollment</th></tr>",
+    );
+    let secs = report["enrollment_seconds"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (i, site) in report["dataset"]["sites"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0} ms</td></tr>",
             escape(site["name"].as_str().unwrap_or("")),
@@ -105,7 +140,9 @@ fn dataset_section(report: &Value) -> String {
         ));
     }
     out.push_str("</table><p>");
-    out.push_str(&escape(report["dataset"]["description"].as_str().unwrap_or("")));
+    out.push_str(&escape(
+        report["dataset"]["description"].as_str().unwrap_or(""),
+    ));
     out.push_str("</p></section>");
     out
 }
@@ -125,7 +162,13 @@ fn study_section(s: &Value) -> String {
     let r = &s["result"];
     match s["analysis"].as_str().unwrap_or("") {
         "kaplan-meier" => out.push_str(&km_plot(r)),
-        "cox" => out.push_str(&forest_plot(r, "hr", "hr_lower", "hr_upper", "hazard ratio")),
+        "cox" => out.push_str(&forest_plot(
+            r,
+            "hr",
+            "hr_lower",
+            "hr_upper",
+            "hazard ratio",
+        )),
         "logistic" => out.push_str(&odds_plot(r)),
         _ => {}
     }
@@ -169,24 +212,47 @@ fn km_plot(r: &Value) -> String {
     let groups = r["groups"].as_array().cloned().unwrap_or_default();
     let tmax = groups
         .iter()
-        .filter_map(|g| g["times"].as_array().and_then(|t| t.last()).and_then(Value::as_f64))
+        .filter_map(|g| {
+            g["times"]
+                .as_array()
+                .and_then(|t| t.last())
+                .and_then(Value::as_f64)
+        })
         .fold(1.0f64, f64::max);
     let x = |t: f64| left + (t / tmax) * (w - left - 10.0);
     let y = |s: f64| 10.0 + (1.0 - s) * (h - bottom - 10.0);
-    let mut svg = format!("<svg viewBox=\"0 0 {w} {h}\" class=\"plot\" role=\"img\" aria-label=\"Kaplan-Meier curves\">");
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {w} {h}\" class=\"plot\" role=\"img\" aria-label=\"Kaplan-Meier curves\">"
+    );
     svg.push_str(&axes(w, h, left, bottom));
     for k in 0..=4 {
         let s = k as f64 / 4.0;
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{s:.2}</text>", left - 4.0, y(s) + 4.0));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{s:.2}</text>",
+            left - 4.0,
+            y(s) + 4.0
+        ));
         let t = tmax * k as f64 / 4.0;
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{t:.0}</text>", x(t), h - bottom + 16.0));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{t:.0}</text>",
+            x(t),
+            h - bottom + 16.0
+        ));
     }
     for (i, g) in groups.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let series = |key: &str| -> Vec<f64> {
-            g[key].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+            g[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default()
         };
-        let (times, surv, lower, upper) = (series("times"), series("survival"), series("lower"), series("upper"));
+        let (times, surv, lower, upper) = (
+            series("times"),
+            series("survival"),
+            series("lower"),
+            series("upper"),
+        );
         let step = |values: &[f64], start: f64| -> String {
             let mut d = format!("M{:.1},{:.1}", x(0.0), y(start));
             for (t, v) in times.iter().zip(values) {
@@ -196,7 +262,10 @@ fn km_plot(r: &Value) -> String {
         };
         svg.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-opacity=\"0.35\" stroke-dasharray=\"3 3\"/>", step(&lower, 1.0)));
         svg.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-opacity=\"0.35\" stroke-dasharray=\"3 3\"/>", step(&upper, 1.0)));
-        svg.push_str(&format!("<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>", step(&surv, 1.0)));
+        svg.push_str(&format!(
+            "<path d=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\"/>",
+            step(&surv, 1.0)
+        ));
         svg.push_str(&format!(
             "<text x=\"{}\" y=\"{}\" fill=\"{colour}\" class=\"legend\">{} (n = {})</text>",
             w - 150.0,
@@ -207,11 +276,18 @@ fn km_plot(r: &Value) -> String {
     }
     svg.push_str("</svg>");
     let logrank = if r["logrank"].is_object() {
-        format!("<p>Log-rank test: chi-square {} on {} df, p = {:.3e}</p>", r["logrank"]["statistic"], r["logrank"]["df"], r["logrank"]["p"].as_f64().unwrap_or(f64::NAN))
+        format!(
+            "<p>Log-rank test: chi-square {} on {} df, p = {:.3e}</p>",
+            r["logrank"]["statistic"],
+            r["logrank"]["df"],
+            r["logrank"]["p"].as_f64().unwrap_or(f64::NAN)
+        )
     } else {
         String::new()
     };
-    format!("{svg}<p class=\"caption\">Kaplan-Meier estimate with 95% Greenwood intervals (dashed); time in days.</p>{logrank}")
+    format!(
+        "{svg}<p class=\"caption\">Kaplan-Meier estimate with 95% Greenwood intervals (dashed); time in days.</p>{logrank}"
+    )
 }
 
 fn axes(w: f64, h: f64, left: f64, bottom: f64) -> String {
@@ -231,12 +307,21 @@ fn odds_plot(r: &Value) -> String {
         if c["name"] == "intercept" {
             continue;
         }
-        let (b, se) = (c["coef"].as_f64().unwrap_or(f64::NAN), c["se"].as_f64().unwrap_or(f64::NAN));
+        let (b, se) = (
+            c["coef"].as_f64().unwrap_or(f64::NAN),
+            c["se"].as_f64().unwrap_or(f64::NAN),
+        );
         rows.push(serde_json::json!({
             "name": c["name"], "or": b.exp(), "lo": (b - 1.959964 * se).exp(), "hi": (b + 1.959964 * se).exp(), "p": c["p"],
         }));
     }
-    forest_plot(&serde_json::json!({"coefficients": rows}), "or", "lo", "hi", "odds ratio")
+    forest_plot(
+        &serde_json::json!({"coefficients": rows}),
+        "or",
+        "lo",
+        "hi",
+        "odds ratio",
+    )
 }
 
 /// Ratios with 95% intervals on a log axis.
@@ -253,15 +338,29 @@ fn forest_plot(r: &Value, est: &str, lo: &str, hi: &str, label: &str) -> String 
     let (w, row_h, left, right) = (640.0, 22.0, 170.0, 130.0);
     let h = 40.0 + row_h * coefs.len() as f64;
     let x = |v: f64| left + (v.ln() - min.ln()) / (max.ln() - min.ln()) * (w - left - right);
-    let mut svg = format!("<svg viewBox=\"0 0 {w} {h}\" class=\"plot\" role=\"img\" aria-label=\"forest plot\">");
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {w} {h}\" class=\"plot\" role=\"img\" aria-label=\"forest plot\">"
+    );
     svg.push_str(&format!("<line x1=\"{0:.1}\" y1=\"5\" x2=\"{0:.1}\" y2=\"{1}\" class=\"axis\" stroke-dasharray=\"4 3\"/>", x(1.0), h - 25.0));
     for (i, c) in coefs.iter().enumerate() {
         let yy = 20.0 + row_h * i as f64;
         let name = escape(c["name"].as_str().unwrap_or(""));
-        svg.push_str(&format!("<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{name}</text>", left - 8.0, yy + 4.0));
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" class=\"tick\" text-anchor=\"end\">{name}</text>",
+            left - 8.0,
+            yy + 4.0
+        ));
         if let (Some(e), Some(l), Some(u)) = (value(c, est), value(c, lo), value(c, hi)) {
-            svg.push_str(&format!("<line x1=\"{:.1}\" y1=\"{yy}\" x2=\"{:.1}\" y2=\"{yy}\" stroke=\"#333\"/>", x(l), x(u)));
-            svg.push_str(&format!("<rect x=\"{:.1}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#1f77b4\"/>", x(e) - 4.0, yy - 4.0));
+            svg.push_str(&format!(
+                "<line x1=\"{:.1}\" y1=\"{yy}\" x2=\"{:.1}\" y2=\"{yy}\" stroke=\"#333\"/>",
+                x(l),
+                x(u)
+            ));
+            svg.push_str(&format!(
+                "<rect x=\"{:.1}\" y=\"{}\" width=\"8\" height=\"8\" fill=\"#1f77b4\"/>",
+                x(e) - 4.0,
+                yy - 4.0
+            ));
             svg.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\" class=\"tick\">{e:.2} ({l:.2}-{u:.2})</text>",
                 w - right + 8.0,
@@ -270,7 +369,11 @@ fn forest_plot(r: &Value, est: &str, lo: &str, hi: &str, label: &str) -> String 
         }
     }
     for v in [min, 1.0, max] {
-        svg.push_str(&format!("<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{v:.2}</text>", x(v), h - 8.0));
+        svg.push_str(&format!(
+            "<text x=\"{:.1}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{v:.2}</text>",
+            x(v),
+            h - 8.0
+        ));
     }
     svg.push_str("</svg>");
     format!("{svg}<p class=\"caption\">{label} with 95% confidence interval (log scale).</p>")
@@ -285,7 +388,11 @@ fn audit_section(audit: &Value) -> String {
         audit["entries"],
         audit["checkpoints"],
         audit["witnesses"],
-        if audit["valid"] == true { "valid" } else { "INVALID" },
+        if audit["valid"] == true {
+            "valid"
+        } else {
+            "INVALID"
+        },
         escape(&serde_json::to_string_pretty(&audit["problems"]).unwrap_or_default())
     )
 }

@@ -115,7 +115,9 @@ fn import_into(
     summary.tables = staging.rows.clone();
     if let Some(spec) = survival {
         let (table, report) = survival_table(&kept, spec)?;
-        summary.tables.insert("survival".into(), table.nrows() as u64);
+        summary
+            .tables
+            .insert("survival".into(), table.nrows() as u64);
         staging.write_chunk(&BTreeMap::from([("survival".to_string(), table)]))?;
         summary.diagnostics.push(Diagnostic::info(
             "(survival)",
@@ -129,9 +131,19 @@ fn import_into(
     Ok(summary)
 }
 
-const SURVIVAL_TABLES: [&str; 5] = ["patients", "conditions", "observations", "procedures", "medications"];
+const SURVIVAL_TABLES: [&str; 5] = [
+    "patients",
+    "conditions",
+    "observations",
+    "procedures",
+    "medications",
+];
 
-fn keep_for_survival(wanted: bool, tables: &BTreeMap<String, Table>, kept: &mut BTreeMap<String, Table>) -> anyhow::Result<()> {
+fn keep_for_survival(
+    wanted: bool,
+    tables: &BTreeMap<String, Table>,
+    kept: &mut BTreeMap<String, Table>,
+) -> anyhow::Result<()> {
     if !wanted {
         return Ok(());
     }
@@ -172,7 +184,9 @@ fn load_views(args: &ImportFhirArgs) -> anyhow::Result<Vec<ViewDefinition>> {
     let mut views = Vec::new();
     let builtin = match args.views.as_deref() {
         Some("builtin") => true,
-        Some(other) => bail!("unknown view set `{other}`; the only set is `builtin` (or pass --view V.json)"),
+        Some(other) => {
+            bail!("unknown view set `{other}`; the only set is `builtin` (or pass --view V.json)")
+        }
         None => args.view.is_empty(),
     };
     if builtin {
@@ -182,15 +196,18 @@ fn load_views(args: &ImportFhirArgs) -> anyhow::Result<Vec<ViewDefinition>> {
         views.extend(builtin_views(&options)?);
     }
     for path in &args.view {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read view {}", path.display()))?;
-        let view = ViewDefinition::from_slice(&bytes).with_context(|| format!("view {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read view {}", path.display()))?;
+        let view = ViewDefinition::from_slice(&bytes)
+            .with_context(|| format!("view {}", path.display()))?;
         views.push(view);
     }
     Ok(views)
 }
 
 fn load_survival(path: &Path) -> anyhow::Result<SurvivalSpec> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let is_toml = path.extension().is_some_and(|e| e == "toml");
     let spec = if is_toml {
         toml::from_str(&text).with_context(|| format!("survival spec {}", path.display()))?
@@ -205,7 +222,8 @@ fn load_survival(path: &Path) -> anyhow::Result<SurvivalSpec> {
 fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let meta =
+            std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
         if meta.is_dir() {
             walk(input, &mut files)?;
         } else {
@@ -240,7 +258,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
-    diagnostics.iter().filter(|d| d.severity == severity).count()
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
 }
 
 fn print_summary(args: &ImportFhirArgs, summary: &ImportSummary) -> anyhow::Result<()> {
@@ -257,9 +278,17 @@ fn print_summary(args: &ImportFhirArgs, summary: &ImportSummary) -> anyhow::Resu
     for (table, rows) in &summary.tables {
         println!("  {table:<28} {rows} rows");
     }
-    let (e, w) = (count(&summary.diagnostics, Severity::Error), count(&summary.diagnostics, Severity::Warning));
+    let (e, w) = (
+        count(&summary.diagnostics, Severity::Error),
+        count(&summary.diagnostics, Severity::Warning),
+    );
     println!("{e} error(s), {w} warning(s)");
-    for d in summary.diagnostics.iter().filter(|d| d.severity != Severity::Info).take(20) {
+    for d in summary
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .take(20)
+    {
         eprintln!("{d}");
     }
     Ok(())
@@ -288,10 +317,12 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
         let dir = parent.join(format!(".{name}.salus-import-{}", std::process::id()));
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Staging {
@@ -309,7 +340,11 @@ impl Staging {
             let first = !self.rows.contains_key(name);
             *self.rows.entry(name.clone()).or_default() += table.nrows() as u64;
             match self.format {
-                OutputFormat::Parquet => self.parquet.entry(name.clone()).or_default().append(table)?,
+                OutputFormat::Parquet => self
+                    .parquet
+                    .entry(name.clone())
+                    .or_default()
+                    .append(table)?,
                 OutputFormat::Csv => self.append_csv(name, table, first)?,
             }
         }
@@ -326,7 +361,10 @@ impl Staging {
         let body = if first {
             &buf[..]
         } else {
-            let start = buf.iter().position(|&b| b == b'\n').map_or(buf.len(), |i| i + 1);
+            let start = buf
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |i| i + 1);
             &buf[start..]
         };
         let path = self.dir.join(format!("{name}.csv"));
@@ -335,14 +373,16 @@ impl Staging {
             .append(true)
             .open(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        file.write_all(body).with_context(|| format!("cannot write {}", path.display()))?;
+        file.write_all(body)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(())
     }
 
     fn finish(&mut self) -> anyhow::Result<()> {
         for (name, table) in &self.parquet {
             let path = self.dir.join(format!("{name}.parquet"));
-            salus_table::write_parquet_path(table, &path).with_context(|| format!("cannot write {}", path.display()))?;
+            salus_table::write_parquet_path(table, &path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(())
     }
@@ -353,13 +393,15 @@ impl Staging {
         let backup = self.dir.with_extension("old");
         let had_old = self.out.exists();
         if had_old {
-            std::fs::rename(&self.out, &backup).with_context(|| format!("cannot move the old {} aside", self.out.display()))?;
+            std::fs::rename(&self.out, &backup)
+                .with_context(|| format!("cannot move the old {} aside", self.out.display()))?;
         }
         if let Err(e) = std::fs::rename(&self.dir, &self.out) {
             if had_old {
                 let _ = std::fs::rename(&backup, &self.out);
             }
-            return Err(e).with_context(|| format!("cannot move the new tables to {}", self.out.display()));
+            return Err(e)
+                .with_context(|| format!("cannot move the new tables to {}", self.out.display()));
         }
         self.done = true;
         if had_old {
@@ -387,7 +429,8 @@ mod tests {
     use super::*;
 
     fn synthea() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../salus-fhir/tests/data/fhir-r4/synthea-bundles")
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../salus-fhir/tests/data/fhir-r4/synthea-bundles")
     }
 
     fn args(inputs: Vec<PathBuf>, out: &Path) -> ImportFhirArgs {
@@ -419,8 +462,16 @@ mod tests {
         run(args(vec![synthea()], &out)).expect("import");
         let patients = std::fs::read_to_string(out.join("patients.csv")).expect("patients.csv");
         assert_eq!(patients.lines().count(), 3, "header + 2 patients");
-        assert!(patients.lines().next().is_some_and(|h| h.starts_with("patient_id,birth_date,sex,age")));
-        assert!(!out.join("marker.txt").exists(), "the old output was replaced as a whole");
+        assert!(
+            patients
+                .lines()
+                .next()
+                .is_some_and(|h| h.starts_with("patient_id,birth_date,sex,age"))
+        );
+        assert!(
+            !out.join("marker.txt").exists(),
+            "the old output was replaced as a whole"
+        );
         let obs = std::fs::read_to_string(out.join("observations.csv")).expect("observations.csv");
         assert_eq!(obs.lines().count(), 268);
     }
@@ -436,11 +487,19 @@ mod tests {
             std::fs::copy(&f, inputs.join(f.file_name().expect("name"))).expect("copy");
         }
         // Sorted after the bundles: read fails after they were imported.
-        std::os::unix::fs::symlink(tmp.path().join("missing"), inputs.join("zz-broken.json")).expect("symlink");
+        std::os::unix::fs::symlink(tmp.path().join("missing"), inputs.join("zz-broken.json"))
+            .expect("symlink");
         assert!(run(args(vec![inputs], &out)).is_err());
-        assert_eq!(std::fs::read_to_string(out.join("marker.txt")).expect("marker"), "old");
+        assert_eq!(
+            std::fs::read_to_string(out.join("marker.txt")).expect("marker"),
+            "old"
+        );
         let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).expect("ls").collect();
-        assert_eq!(leftovers.len(), 2, "only in/ and out/: no staging directory left behind");
+        assert_eq!(
+            leftovers.len(),
+            2,
+            "only in/ and out/: no staging directory left behind"
+        );
     }
 
     #[test]
@@ -448,7 +507,11 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = old_output(tmp.path());
         let bad = tmp.path().join("bad.ndjson");
-        std::fs::write(&bad, "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{not json\n").expect("write");
+        std::fs::write(
+            &bad,
+            "{\"resourceType\":\"Patient\",\"id\":\"a\"}\n{not json\n",
+        )
+        .expect("write");
         let mut a = args(vec![bad.clone()], &out);
         a.strict = true;
         assert!(run(a).is_err());
@@ -475,11 +538,15 @@ mod tests {
         a.format = OutputFormat::Parquet;
         a.survival = Some(spec);
         run(a).expect("import");
-        let patients = salus_table::read_parquet_path(&out.join("patients.parquet")).expect("parquet");
+        let patients =
+            salus_table::read_parquet_path(&out.join("patients.parquet")).expect("parquet");
         assert_eq!(patients.nrows(), 2);
         let surv = salus_table::read_parquet_path(&out.join("survival.parquet")).expect("survival");
         // Both patients had sinusitis first and acute bronchitis later.
         assert_eq!(surv.nrows(), 2);
-        assert_eq!(surv.numeric("event").expect("event"), &[Some(1.0), Some(1.0)]);
+        assert_eq!(
+            surv.numeric("event").expect("event"),
+            &[Some(1.0), Some(1.0)]
+        );
     }
 }

@@ -73,9 +73,13 @@ pub fn run(args: ImportHl7Args) -> anyhow::Result<()> {
     };
     let mut importer = Hl7Importer::new(views, options);
     for file in &files {
-        let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
         let name = file.display().to_string();
-        importer.add(Hl7Input { name: &name, bytes: &bytes });
+        importer.add(Hl7Input {
+            name: &name,
+            bytes: &bytes,
+        });
     }
     let mut output = importer.finish()?;
     if skipped > 0 {
@@ -100,7 +104,9 @@ pub fn run(args: ImportHl7Args) -> anyhow::Result<()> {
 fn load_views(args: &ImportHl7Args) -> anyhow::Result<Vec<ViewDefinition>> {
     let builtin = match args.views.as_deref() {
         Some("builtin") => true,
-        Some(other) => bail!("unknown view set `{other}`; the only set is `builtin` (or pass --view V.json)"),
+        Some(other) => {
+            bail!("unknown view set `{other}`; the only set is `builtin` (or pass --view V.json)")
+        }
         None => args.view.is_empty(),
     };
     let mut views = Vec::new();
@@ -111,8 +117,12 @@ fn load_views(args: &ImportHl7Args) -> anyhow::Result<Vec<ViewDefinition>> {
         views.extend(builtin_views(&options)?);
     }
     for path in &args.view {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read view {}", path.display()))?;
-        views.push(ViewDefinition::from_slice(&bytes).with_context(|| format!("view {}", path.display()))?);
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read view {}", path.display()))?;
+        views.push(
+            ViewDefinition::from_slice(&bytes)
+                .with_context(|| format!("view {}", path.display()))?,
+        );
     }
     Ok(views)
 }
@@ -133,7 +143,8 @@ fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<(Vec<PathBuf>, usize)> {
     let mut files = Vec::new();
     let mut skipped = 0;
     for input in inputs {
-        let meta = std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let meta =
+            std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(input, &mut found)?;
@@ -162,7 +173,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot list {}", dir.display()))?;
     entries.sort();
     for path in entries {
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }
@@ -178,13 +192,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 fn looks_like_hl7(path: &Path) -> anyhow::Result<bool> {
     use std::io::Read;
     let mut head = [0u8; 64];
-    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let n = file.read(&mut head).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let n = file
+        .read(&mut head)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut bytes = &head[..n];
     bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace() && *b != 0x0b).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != 0x0b)
+        .unwrap_or(bytes.len());
     let bytes = &bytes[start..];
-    Ok([b"MSH", b"BHS", b"FHS"].iter().any(|h| bytes.starts_with(*h)))
+    Ok([b"MSH", b"BHS", b"FHS"]
+        .iter()
+        .any(|h| bytes.starts_with(*h)))
 }
 
 fn print_summary(args: &ImportHl7Args, output: &ImportOutput) -> anyhow::Result<()> {
@@ -204,7 +226,12 @@ fn print_summary(args: &ImportHl7Args, output: &ImportOutput) -> anyhow::Result<
     let errors = output.count(Severity::Error);
     let warnings = output.count(Severity::Warning);
     println!("{errors} error(s), {warnings} warning(s)");
-    for d in output.diagnostics.iter().filter(|d| d.severity != Severity::Info).take(20) {
+    for d in output
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Info)
+        .take(20)
+    {
         eprintln!("{d}");
     }
     Ok(())
@@ -228,10 +255,12 @@ impl Staging {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        std::fs::create_dir_all(&parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
         let dir = parent.join(format!(".{name}.salus-staging-{}", std::process::id()));
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
         std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(Staging {
@@ -243,12 +272,19 @@ impl Staging {
 
     /// Writes `<relative name>.<csv|parquet>` (a name may contain one `/` for a
     /// subdirectory, e.g. `cdm/person`).
-    pub(crate) fn write_table(&mut self, name: &str, table: &Table, format: TableFormat) -> anyhow::Result<()> {
+    pub(crate) fn write_table(
+        &mut self,
+        name: &str,
+        table: &Table,
+        format: TableFormat,
+    ) -> anyhow::Result<()> {
         let path = self.dir.join(format!("{name}.{}", format.extension()));
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        salus_table::write_table_path(table, &path).with_context(|| format!("cannot write {}", path.display()))
+        salus_table::write_table_path(table, &path)
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Replaces `out` with the staged directory; the old one is restored if the move fails.
@@ -256,13 +292,15 @@ impl Staging {
         let backup = self.dir.with_extension("old");
         let had_old = self.out.exists();
         if had_old {
-            std::fs::rename(&self.out, &backup).with_context(|| format!("cannot move the old {} aside", self.out.display()))?;
+            std::fs::rename(&self.out, &backup)
+                .with_context(|| format!("cannot move the old {} aside", self.out.display()))?;
         }
         if let Err(e) = std::fs::rename(&self.dir, &self.out) {
             if had_old {
                 let _ = std::fs::rename(&backup, &self.out);
             }
-            return Err(e).with_context(|| format!("cannot move the new tables to {}", self.out.display()));
+            return Err(e)
+                .with_context(|| format!("cannot move the new tables to {}", self.out.display()));
         }
         self.done = true;
         if had_old {

@@ -16,7 +16,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use salus_omop::{Cdm, CohortSpec, CsvInput, Diagnostic, Severity, Vocabulary, analysis_tables, build_cohort, cdm_tables, fhir_to_omop, read_cdm, read_vocabulary};
+use salus_omop::{
+    Cdm, CohortSpec, CsvInput, Diagnostic, Severity, Vocabulary, analysis_tables, build_cohort,
+    cdm_tables, fhir_to_omop, read_cdm, read_vocabulary,
+};
 use salus_table::Table;
 use serde_json::{Value, json};
 
@@ -25,7 +28,12 @@ use super::import_hl7::{Staging, TableFormat, row_counts};
 #[derive(Debug, clap::Args)]
 pub struct ImportOmopArgs {
     /// Directory of OMOP CDM CSV files (`person.csv`, `drug_exposure.csv`, ...; any case).
-    #[arg(long = "in", value_name = "CSV_DIR", required_unless_present = "fhir", conflicts_with = "fhir")]
+    #[arg(
+        long = "in",
+        value_name = "CSV_DIR",
+        required_unless_present = "fhir",
+        conflicts_with = "fhir"
+    )]
     pub input: Option<PathBuf>,
     /// Convert these FHIR R4 files or directories (Bundles, NDJSON) to OMOP instead.
     #[arg(long, value_name = "PATH", num_args = 1..)]
@@ -78,11 +86,18 @@ pub fn run(args: ImportOmopArgs) -> anyhow::Result<()> {
         diagnostics.push(Diagnostic {
             severity: Severity::Info,
             location: format!("cohort {name}"),
-            message: format!("{} events among {} persons", cohort.events(), cohort.rows.len()),
+            message: format!(
+                "{} events among {} persons",
+                cohort.events(),
+                cohort.rows.len()
+            ),
         });
         tables.insert("cohort".into(), cohort.to_table()?);
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let summary = summary(&resources, &tables, &diagnostics);
     if args.strict && errors > 0 {
         print_summary(&args, &summary)?;
@@ -96,7 +111,8 @@ pub fn run(args: ImportOmopArgs) -> anyhow::Result<()> {
 }
 
 fn load_cohort(path: &Path) -> anyhow::Result<CohortSpec> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     CohortSpec::from_toml(&text).with_context(|| format!("cohort {}", path.display()))
 }
 
@@ -106,13 +122,20 @@ type Loaded = (Cdm, BTreeMap<String, usize>, Vec<Diagnostic>);
 fn table_files(dir: &Path) -> anyhow::Result<(Vec<(String, PathBuf)>, Vec<String>)> {
     let mut found = Vec::new();
     let mut other = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     for entry in entries {
-        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
-        let Some(file) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else { continue };
+        let path = entry
+            .with_context(|| format!("cannot list {}", dir.display()))?
+            .path();
+        let Some(file) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            continue;
+        };
         let lower = file.to_ascii_lowercase();
         match lower.strip_suffix(".csv") {
-            Some(table) if salus_omop::TABLES.contains(&table) => found.push((table.to_owned(), path)),
+            Some(table) if salus_omop::TABLES.contains(&table) => {
+                found.push((table.to_owned(), path))
+            }
             Some(_) => other.push(file),
             None => {}
         }
@@ -127,8 +150,15 @@ fn read_dir_tables(dir: &Path) -> anyhow::Result<salus_omop::CdmImport> {
     let mut inputs = Vec::new();
     for (table, path) in &found {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        inputs.push(CsvInput { table: table.clone(), name, reader: std::io::BufReader::with_capacity(1 << 20, file) });
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        inputs.push(CsvInput {
+            table: table.clone(),
+            name,
+            reader: std::io::BufReader::with_capacity(1 << 20, file),
+        });
     }
     let mut import = read_cdm(inputs).with_context(|| format!("OMOP CDM in {}", dir.display()))?;
     if !other.is_empty() {
@@ -172,15 +202,25 @@ fn read_vocab(dir: &Path) -> anyhow::Result<(Vocabulary, Vec<Diagnostic>)> {
     for (table, path) in found.iter().filter(|(t, _)| t.starts_with("concept")) {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         let name = path.display().to_string();
-        inputs.push(CsvInput { table: table.clone(), name, reader: std::io::BufReader::new(file) });
+        inputs.push(CsvInput {
+            table: table.clone(),
+            name,
+            reader: std::io::BufReader::new(file),
+        });
     }
-    read_vocabulary(inputs).with_context(|| format!("vocabulary in {} (give the OMOP vocabulary directory to --vocab)", dir.display()))
+    read_vocabulary(inputs).with_context(|| {
+        format!(
+            "vocabulary in {} (give the OMOP vocabulary directory to --vocab)",
+            dir.display()
+        )
+    })
 }
 
 fn fhir_files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
-        let meta = std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let meta =
+            std::fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
         if meta.is_dir() {
             walk_json(input, &mut files)?;
         } else {
@@ -214,7 +254,11 @@ fn walk_json(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_fhir_file(path: &Path, resources: &mut Vec<Value>, diagnostics: &mut Vec<Diagnostic>) -> anyhow::Result<()> {
+fn read_fhir_file(
+    path: &Path,
+    resources: &mut Vec<Value>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> anyhow::Result<()> {
     use salus_fhir::reader::{InputFormat, read_json, read_ndjson};
     let label = path.display().to_string();
     let mut fhir_diags = Vec::new();
@@ -240,12 +284,20 @@ fn read_fhir_file(path: &Path, resources: &mut Vec<Value>, diagnostics: &mut Vec
             salus_fhir::Severity::Warning => Severity::Warning,
             salus_fhir::Severity::Info => Severity::Info,
         };
-        diagnostics.push(Diagnostic { severity, location: d.location, message: d.message });
+        diagnostics.push(Diagnostic {
+            severity,
+            location: d.location,
+            message: d.message,
+        });
     }
     Ok(())
 }
 
-fn summary(resources: &BTreeMap<String, usize>, tables: &BTreeMap<String, Table>, diagnostics: &[Diagnostic]) -> Value {
+fn summary(
+    resources: &BTreeMap<String, usize>,
+    tables: &BTreeMap<String, Table>,
+    diagnostics: &[Diagnostic],
+) -> Value {
     let diags: Vec<Value> = diagnostics
         .iter()
         .map(|d| json!({ "severity": d.severity.as_str(), "location": d.location, "message": d.message }))
@@ -267,7 +319,12 @@ fn print_summary(args: &ImportOmopArgs, summary: &Value) -> anyhow::Result<()> {
         println!("  {table:<28} {n} rows");
     }
     for d in summary["diagnostics"].as_array().into_iter().flatten() {
-        let line = format!("{} {}: {}", d["severity"].as_str().unwrap_or(""), d["location"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or(""));
+        let line = format!(
+            "{} {}: {}",
+            d["severity"].as_str().unwrap_or(""),
+            d["location"].as_str().unwrap_or(""),
+            d["message"].as_str().unwrap_or("")
+        );
         if d["severity"] == "info" {
             println!("{line}");
         } else {

@@ -105,29 +105,63 @@ pub fn run_hub(command: HubCommand) -> anyhow::Result<()> {
 
 async fn hub(command: HubCommand) -> anyhow::Result<()> {
     match command {
-        HubCommand::Serve { dir, listen, hostname, round_timeout } => {
+        HubCommand::Serve {
+            dir,
+            listen,
+            hostname,
+            round_timeout,
+        } => {
             let mut config = dir.config();
             config.round_timeout_secs = round_timeout;
-            let hub = server::start(&config, listen, &hostname, super::sessions::hub_sessions()).await?;
-            eprintln!("salus hub listening on {} (CA fingerprint {})", hub.url(), hub.ca.fingerprint());
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            let hub =
+                server::start(&config, listen, &hostname, super::sessions::hub_sessions()).await?;
+            eprintln!(
+                "salus hub listening on {} (CA fingerprint {})",
+                hub.url(),
+                hub.ca.fingerprint()
+            );
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
             eprintln!("stopping");
             hub.stop().await;
             Ok(())
         }
-        HubCommand::Invite { dir, org, ttl_hours, json } => {
+        HubCommand::Invite {
+            dir,
+            org,
+            ttl_hours,
+            json,
+        } => {
             let config = dir.config();
             let ca = Ca::load_or_create(&config.data_dir, &[])?;
             let store = server::open_store(&config).await?;
             let secret = store.create_invite(&org, ttl_hours * 3600).await?;
             let token = Invite::format(&secret, ca.fingerprint());
-            print_value(json, &serde_json::json!({"token": token, "organisation": org, "expires_in_hours": ttl_hours}), &token);
+            print_value(
+                json,
+                &serde_json::json!({"token": token, "organisation": org, "expires_in_hours": ttl_hours}),
+                &token,
+            );
             Ok(())
         }
-        HubCommand::Token { dir, name, org, scope, ttl_days, json } => {
+        HubCommand::Token {
+            dir,
+            name,
+            org,
+            scope,
+            ttl_days,
+            json,
+        } => {
             let store = server::open_store(&dir.config()).await?;
-            let token = store.create_token(&name, &org, &scope, ttl_days * 86400).await?;
-            print_value(json, &serde_json::json!({"token": token, "name": name, "scope": scope}), &token);
+            let token = store
+                .create_token(&name, &org, &scope, ttl_days * 86400)
+                .await?;
+            print_value(
+                json,
+                &serde_json::json!({"token": token, "name": name, "scope": scope}),
+                &token,
+            );
             Ok(())
         }
         HubCommand::Revoke { dir, node } => {
@@ -143,7 +177,10 @@ async fn hub(command: HubCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&nodes)?);
             } else {
                 for n in nodes {
-                    println!("{:<20} {:<24} {:<8} {}", n.name, n.organisation, n.status, n.node_id);
+                    println!(
+                        "{:<20} {:<24} {:<8} {}",
+                        n.name, n.organisation, n.status, n.node_id
+                    );
                 }
             }
             Ok(())
@@ -259,17 +296,33 @@ pub fn run_node(command: NodeCommand) -> anyhow::Result<()> {
 
 async fn node(command: NodeCommand) -> anyhow::Result<()> {
     match command {
-        NodeCommand::Enroll { dir, hub, token, name, json } => {
+        NodeCommand::Enroll {
+            dir,
+            hub,
+            token,
+            name,
+            json,
+        } => {
             let started = std::time::Instant::now();
-            let id = salus_node::identity::enroll(&NodeConfig::new(&dir.data_dir), &hub, &token, &name).await?;
+            let id =
+                salus_node::identity::enroll(&NodeConfig::new(&dir.data_dir), &hub, &token, &name)
+                    .await?;
             let secs = started.elapsed().as_secs_f64();
             let v = serde_json::json!({"node_id": id.info.node_id, "name": id.info.name, "organisation": id.info.organisation, "seconds": secs});
-            print_value(json, &v, &format!("enrolled `{}` ({}) in {secs:.2} s", id.info.name, id.info.organisation));
+            print_value(
+                json,
+                &v,
+                &format!(
+                    "enrolled `{}` ({}) in {secs:.2} s",
+                    id.info.name, id.info.organisation
+                ),
+            );
             Ok(())
         }
         NodeCommand::Serve { dir } => {
             let config = NodeConfig::new(&dir.data_dir);
-            let worker = salus_node::worker::Worker::new(&config, super::sessions::node_sessions()).await?;
+            let worker =
+                salus_node::worker::Worker::new(&config, super::sessions::node_sessions()).await?;
             let (tx, rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(worker.run(rx));
             eprintln!("salus node running (Ctrl-C to stop)");
@@ -279,15 +332,32 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        NodeCommand::Dataset(DatasetCommand::Add { dir, name, file, schema, delimiter, json }) => {
+        NodeCommand::Dataset(DatasetCommand::Add {
+            dir,
+            name,
+            file,
+            schema,
+            delimiter,
+            json,
+        }) => {
             let store = NodeStore::open(&NodeConfig::new(&dir.data_dir)).await?;
-            let text = std::fs::read_to_string(&schema).with_context(|| format!("reading {}", schema.display()))?;
+            let text = std::fs::read_to_string(&schema)
+                .with_context(|| format!("reading {}", schema.display()))?;
             let schema = DatasetSchema::from_text(&text)?;
-            let delim = u8::try_from(delimiter).context("the delimiter must be one ASCII character")?;
+            let delim =
+                u8::try_from(delimiter).context("the delimiter must be one ASCII character")?;
             let record = datasets::register(&name, &file, schema, delim)?;
             store.put_dataset(&record).await?;
-            let v = serde_json::json!({"dataset": name, "rows": record.rows, "sha256": record.sha256});
-            print_value(json, &v, &format!("registered `{name}`: {} rows (announced to the hub when the node serves)", record.rows));
+            let v =
+                serde_json::json!({"dataset": name, "rows": record.rows, "sha256": record.sha256});
+            print_value(
+                json,
+                &v,
+                &format!(
+                    "registered `{name}`: {} rows (announced to the hub when the node serves)",
+                    record.rows
+                ),
+            );
             Ok(())
         }
         NodeCommand::Dataset(DatasetCommand::List { dir, json }) => {
@@ -298,12 +368,21 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|d| serde_json::json!({"name": d.name, "rows": d.rows, "path": d.path, "sha256": d.sha256}))
                 .collect();
-            print_value(json, &serde_json::Value::Array(list.clone()), &list.iter().map(|d| d["name"].to_string()).collect::<Vec<_>>().join("\n"));
+            print_value(
+                json,
+                &serde_json::Value::Array(list.clone()),
+                &list
+                    .iter()
+                    .map(|d| d["name"].to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
             Ok(())
         }
         NodeCommand::Policy(PolicyCommand::Set { dir, file }) => {
             let store = NodeStore::open(&NodeConfig::new(&dir.data_dir)).await?;
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
             store.set_policy(&NodePolicy::from_text(&text)?).await?;
             eprintln!("policy set");
             Ok(())
@@ -325,7 +404,14 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for s in &list {
-                    println!("{}  {:<10} {:<14} {} ({})", s["study"].as_str().unwrap_or(""), s["state"].as_str().unwrap_or(""), s["analysis"].as_str().unwrap_or(""), s["name"].as_str().unwrap_or(""), s["researcher"].as_str().unwrap_or(""));
+                    println!(
+                        "{}  {:<10} {:<14} {} ({})",
+                        s["study"].as_str().unwrap_or(""),
+                        s["state"].as_str().unwrap_or(""),
+                        s["analysis"].as_str().unwrap_or(""),
+                        s["name"].as_str().unwrap_or(""),
+                        s["researcher"].as_str().unwrap_or("")
+                    );
                 }
             }
             Ok(())
@@ -360,8 +446,13 @@ pub struct HubAccess {
 
 impl HubAccess {
     fn client(&self) -> anyhow::Result<HubClient> {
-        let ca = std::fs::read_to_string(&self.ca).with_context(|| format!("reading the hub CA {}", self.ca.display()))?;
-        Ok(HubClient::new(&self.hub, &ca, Credentials::Token(&self.token))?)
+        let ca = std::fs::read_to_string(&self.ca)
+            .with_context(|| format!("reading the hub CA {}", self.ca.display()))?;
+        Ok(HubClient::new(
+            &self.hub,
+            &ca,
+            Credentials::Token(&self.token),
+        )?)
     }
 }
 
@@ -416,13 +507,31 @@ pub fn run_study(command: StudyCommand) -> anyhow::Result<()> {
 
 async fn study(command: StudyCommand) -> anyhow::Result<()> {
     match command {
-        StudyCommand::Submit { access, spec, wait, json } => {
-            let text = std::fs::read_to_string(&spec).with_context(|| format!("reading {}", spec.display()))?;
+        StudyCommand::Submit {
+            access,
+            spec,
+            wait,
+            json,
+        } => {
+            let text = std::fs::read_to_string(&spec)
+                .with_context(|| format!("reading {}", spec.display()))?;
             let spec = StudySpec::from_toml(&text)?;
             let client = access.client()?;
-            let info: StudyInfo = client.post("/studies", &SubmitStudy { spec, researcher_key: None }).await?;
+            let info: StudyInfo = client
+                .post(
+                    "/studies",
+                    &SubmitStudy {
+                        spec,
+                        researcher_key: None,
+                    },
+                )
+                .await?;
             if !wait {
-                print_value(json, &serde_json::to_value(&info)?, &format!("submitted study {} ({})", info.id, info.status));
+                print_value(
+                    json,
+                    &serde_json::to_value(&info)?,
+                    &format!("submitted study {} ({})", info.id, info.status),
+                );
                 return Ok(());
             }
             let result = wait_for(&client, &info.id, Duration::from_secs(600)).await?;
@@ -434,7 +543,10 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
             Ok(())
         }
         StudyCommand::Result { access, id, json } => {
-            let r: StudyResult = access.client()?.get(&format!("/studies/{id}/result")).await?;
+            let r: StudyResult = access
+                .client()?
+                .get(&format!("/studies/{id}/result"))
+                .await?;
             print_result(json, &r)
         }
         StudyCommand::List { access, json } => {
@@ -447,7 +559,14 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
             let list: Vec<CatalogueEntry> = access.client()?.get("/catalogue").await?;
             let text = list
                 .iter()
-                .map(|c| format!("{:<20} {} columns, held by {}", c.name, c.schema.columns.len(), c.nodes.join(", ")))
+                .map(|c| {
+                    format!(
+                        "{:<20} {} columns, held by {}",
+                        c.name,
+                        c.schema.columns.len(),
+                        c.nodes.join(", ")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             print_value(json, &serde_json::to_value(&list)?, &text);
@@ -457,7 +576,11 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
 }
 
 /// Polls a study until it completes (returning its result) or fails (an error).
-pub async fn wait_for(client: &HubClient, id: &str, timeout: Duration) -> anyhow::Result<StudyResult> {
+pub async fn wait_for(
+    client: &HubClient,
+    id: &str,
+    timeout: Duration,
+) -> anyhow::Result<StudyResult> {
     let deadline = std::time::Instant::now() + timeout;
     let mut pause = Duration::from_millis(50);
     loop {
@@ -465,7 +588,9 @@ pub async fn wait_for(client: &HubClient, id: &str, timeout: Duration) -> anyhow
         match info.status.as_str() {
             "completed" => return Ok(client.get(&format!("/studies/{id}/result")).await?),
             "failed" => bail!("study {id} failed: {}", info.error.unwrap_or_default()),
-            _ if std::time::Instant::now() > deadline => bail!("study {id} is still {} after {timeout:?}", info.status),
+            _ if std::time::Instant::now() > deadline => {
+                bail!("study {id} is still {} after {timeout:?}", info.status)
+            }
             _ => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(2));
@@ -475,7 +600,10 @@ pub async fn wait_for(client: &HubClient, id: &str, timeout: Duration) -> anyhow
 }
 
 fn status_line(info: &StudyInfo) -> String {
-    let mut s = format!("{}  {:<10} {:<14} {}", info.id, info.status, info.analysis, info.name);
+    let mut s = format!(
+        "{}  {:<10} {:<14} {}",
+        info.id, info.status, info.analysis, info.name
+    );
     if let Some(e) = &info.error {
         s.push_str(&format!("\n    error: {e}"));
     }
@@ -488,7 +616,11 @@ fn print_result(json: bool, r: &StudyResult) -> anyhow::Result<()> {
     } else {
         println!("study {} ({}, {})", r.id, r.analysis, r.protection);
         println!("{}", serde_json::to_string_pretty(&r.result)?);
-        println!("privacy: hub saw {}; nodes {}", r.privacy.hub_saw, r.privacy.nodes.join(", "));
+        println!(
+            "privacy: hub saw {}; nodes {}",
+            r.privacy.hub_saw,
+            r.privacy.nodes.join(", ")
+        );
     }
     Ok(())
 }
@@ -496,7 +628,10 @@ fn print_result(json: bool, r: &StudyResult) -> anyhow::Result<()> {
 /// Prints JSON with `--json`, else the human text.
 pub fn print_value(json: bool, value: &serde_json::Value, text: &str) {
     if json {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
     } else {
         println!("{text}");
     }

@@ -147,24 +147,50 @@ pub fn run(command: StatsCommand) -> anyhow::Result<()> {
             event,
             group,
             at,
-        } => run_km(&read(&data)?, &time, &event, group.as_deref(), &at, data.json),
+        } => run_km(
+            &read(&data)?,
+            &time,
+            &event,
+            group.as_deref(),
+            &at,
+            data.json,
+        ),
         StatsCommand::Logrank {
             data,
             time,
             event,
             group,
             strata,
-        } => run_logrank(&read(&data)?, &time, &event, &group, strata.as_deref(), data.json),
+        } => run_logrank(
+            &read(&data)?,
+            &time,
+            &event,
+            &group,
+            strata.as_deref(),
+            data.json,
+        ),
         StatsCommand::Logit {
             data,
             outcome,
             covariates,
-        } => run_glm(&read(&data)?, &outcome, &covariates, Family::Logistic, data.json),
+        } => run_glm(
+            &read(&data)?,
+            &outcome,
+            &covariates,
+            Family::Logistic,
+            data.json,
+        ),
         StatsCommand::Linreg {
             data,
             outcome,
             covariates,
-        } => run_glm(&read(&data)?, &outcome, &covariates, Family::Gaussian, data.json),
+        } => run_glm(
+            &read(&data)?,
+            &outcome,
+            &covariates,
+            Family::Gaussian,
+            data.json,
+        ),
     }
 }
 
@@ -222,7 +248,13 @@ fn run_cox(table: &Table, spec: &CoxSpec, ties: Ties, as_json: bool) -> anyhow::
     }
     println!(
         "log partial likelihood {:.6} (null {:.6}); LR test {:.4} on {} df, p = {:.3e}; {} iterations, converged: {}",
-        fit.loglik, fit.null_loglik, fit.lr_test.statistic, fit.lr_test.df, fit.lr_test.p, fit.iterations, fit.converged
+        fit.loglik,
+        fit.null_loglik,
+        fit.lr_test.statistic,
+        fit.lr_test.df,
+        fit.lr_test.p,
+        fit.iterations,
+        fit.converged
     );
     Ok(())
 }
@@ -244,7 +276,14 @@ fn event_column<'a>(table: &Table, event: &'a str) -> &'a str {
     columns::binary_spec(table, event).0
 }
 
-fn run_km(table: &Table, time: &str, event: &str, group: Option<&str>, at: &[f64], as_json: bool) -> anyhow::Result<()> {
+fn run_km(
+    table: &Table,
+    time: &str,
+    event: &str,
+    group: Option<&str>,
+    at: &[f64],
+    as_json: bool,
+) -> anyhow::Result<()> {
     let mut required = vec![time, event_column(table, event)];
     required.extend(group);
     let (rows, dropped) = complete_rows(table, &required)?;
@@ -256,7 +295,9 @@ fn run_km(table: &Table, time: &str, event: &str, group: Option<&str>, at: &[f64
     };
     let mut groups = Vec::new();
     for (code, label) in labels.iter().enumerate() {
-        let pick: Vec<usize> = (0..rows.len()).filter(|&i| codes[i] as usize == code).collect();
+        let pick: Vec<usize> = (0..rows.len())
+            .filter(|&i| codes[i] as usize == code)
+            .collect();
         let t: Vec<f64> = pick.iter().map(|&i| times[i]).collect();
         let e: Vec<bool> = pick.iter().map(|&i| events[i]).collect();
         groups.push((label.clone(), km::fit(&t, &e)?));
@@ -282,13 +323,27 @@ fn run_km(table: &Table, time: &str, event: &str, group: Option<&str>, at: &[f64
         return print_json(&json!({ "groups": groups, "dropped": dropped }));
     }
     for (name, curve) in &groups {
-        let median = curve.median.map_or("not reached".to_string(), format_number);
-        println!("group {name}: n = {}, events = {}, median = {median}", curve.n, curve.events);
+        let median = curve
+            .median
+            .map_or("not reached".to_string(), format_number);
+        println!(
+            "group {name}: n = {}, events = {}, median = {median}",
+            curve.n, curve.events
+        );
         if !at.is_empty() {
-            println!("  {:>10} {:>10} {:>10} {:>10}", "time", "survival", "2.5%", "97.5%");
+            println!(
+                "  {:>10} {:>10} {:>10} {:>10}",
+                "time", "survival", "2.5%", "97.5%"
+            );
             for &t in at {
                 let (lo, hi) = curve.interval_at(t);
-                println!("  {:>10} {:>10.4} {:>10.4} {:>10.4}", format_number(t), curve.survival_at(t), lo, hi);
+                println!(
+                    "  {:>10} {:>10.4} {:>10.4} {:>10.4}",
+                    format_number(t),
+                    curve.survival_at(t),
+                    lo,
+                    hi
+                );
             }
         }
     }
@@ -333,7 +388,10 @@ fn run_logrank(
     }
     println!("{:<20} {:>10} {:>10}", "group", "observed", "expected");
     for (i, label) in labels.iter().enumerate() {
-        println!("{:<20} {:>10} {:>10.3}", label, test.observed[i], test.expected[i]);
+        println!(
+            "{:<20} {:>10} {:>10.3}",
+            label, test.observed[i], test.expected[i]
+        );
     }
     println!(
         "log-rank chi-square {:.4} on {} df, p = {:.3e} (n = {}, dropped = {dropped})",
@@ -345,7 +403,13 @@ fn run_logrank(
     Ok(())
 }
 
-fn run_glm(table: &Table, outcome: &str, args: &CovariateArgs, family: Family, as_json: bool) -> anyhow::Result<()> {
+fn run_glm(
+    table: &Table,
+    outcome: &str,
+    args: &CovariateArgs,
+    family: Family,
+    as_json: bool,
+) -> anyhow::Result<()> {
     let spec = design_spec(table, args)?.with_intercept();
     let (design, y, dropped) = glm::read_table(table, outcome, &spec, family)?;
     let (n, loglik, coefficients, extra) = match family {
@@ -360,12 +424,14 @@ fn run_glm(table: &Table, outcome: &str, args: &CovariateArgs, family: Family, a
         }
         Family::Gaussian => {
             let fit = linreg::fit(&design, &y)?;
-            let extra = json!({ "r_squared": fit.r_squared, "sigma": fit.sigma, "df_resid": fit.df_resid });
+            let extra =
+                json!({ "r_squared": fit.r_squared, "sigma": fit.sigma, "df_resid": fit.df_resid });
             (fit.n, fit.loglik, fit.coefficients, extra)
         }
     };
     if as_json {
-        let mut value = json!({ "n": n, "dropped": dropped, "loglik": loglik, "coefficients": coefficients });
+        let mut value =
+            json!({ "n": n, "dropped": dropped, "loglik": loglik, "coefficients": coefficients });
         if let (Value::Object(map), Value::Object(more)) = (&mut value, extra) {
             map.extend(more);
         }
@@ -376,9 +442,15 @@ fn run_glm(table: &Table, outcome: &str, args: &CovariateArgs, family: Family, a
         Family::Gaussian => ("Linear regression", "t"),
     };
     println!("{title}: n = {n}, dropped = {dropped}, log-likelihood = {loglik:.6}");
-    println!("{:<24} {:>12} {:>11} {:>9} {:>10}", "covariate", "coef", "se", stat, "p");
+    println!(
+        "{:<24} {:>12} {:>11} {:>9} {:>10}",
+        "covariate", "coef", "se", stat, "p"
+    );
     for c in &coefficients {
-        println!("{:<24} {:>12.6} {:>11.6} {:>9.3} {:>10.3e}", c.name, c.coef, c.se, c.z, c.p);
+        println!(
+            "{:<24} {:>12.6} {:>11.6} {:>9.3} {:>10.3e}",
+            c.name, c.coef, c.se, c.z, c.p
+        );
     }
     Ok(())
 }

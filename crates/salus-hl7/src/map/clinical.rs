@@ -12,7 +12,11 @@ pub(super) fn map_dg1(ctx: &mut Ctx<'_, '_>, dg1: &Segment<'_>) {
     // Before v2.5 the coding method sat in DG1-2 and the description in DG1-4.
     let method = dg1.text(2).map(|s| s.into_owned());
     let Some(mut code) = codeable_concept(&dg1.field(3), method.as_deref()) else {
-        ctx.error(dg1, Some("DG1-3"), "DG1-3 (diagnosis code) is empty; the diagnosis is skipped");
+        ctx.error(
+            dg1,
+            Some("DG1-3"),
+            "DG1-3 (diagnosis code) is empty; the diagnosis is skipped",
+        );
         return;
     };
     if code.get("text").is_none() {
@@ -41,7 +45,11 @@ pub(super) fn map_dg1(ctx: &mut Ctx<'_, '_>, dg1: &Segment<'_>) {
 
 pub(super) fn map_al1(ctx: &mut Ctx<'_, '_>, al1: &Segment<'_>) {
     let Some(code) = codeable_concept(&al1.field(3), None) else {
-        ctx.error(al1, Some("AL1-3"), "AL1-3 (allergen) is empty; the allergy is skipped");
+        ctx.error(
+            al1,
+            Some("AL1-3"),
+            "AL1-3 (allergen) is empty; the allergy is skipped",
+        );
         return;
     };
     let mut a = ctx.resource("AllergyIntolerance", ctx.id_for(al1));
@@ -90,7 +98,11 @@ pub(super) fn map_al1(ctx: &mut Ctx<'_, '_>, al1: &Segment<'_>) {
 
 pub(super) fn map_rxa(ctx: &mut Ctx<'_, '_>, rxa: &Segment<'_>) {
     let Some(vaccine) = codeable_concept(&rxa.field(5), None) else {
-        ctx.error(rxa, Some("RXA-5"), "RXA-5 (administered code) is empty; the immunization is skipped");
+        ctx.error(
+            rxa,
+            Some("RXA-5"),
+            "RXA-5 (administered code) is empty; the immunization is skipped",
+        );
         return;
     };
     let mut i = ctx.resource("Immunization", ctx.id_for(rxa));
@@ -105,7 +117,11 @@ pub(super) fn map_rxa(ctx: &mut Ctx<'_, '_>, rxa: &Segment<'_>) {
         Some(when) => {
             i.insert("occurrenceDateTime".into(), when.into());
         }
-        None => ctx.warn(rxa, Some("RXA-3"), "RXA-3 (administration date) is missing or invalid; FHIR requires it"),
+        None => ctx.warn(
+            rxa,
+            Some("RXA-3"),
+            "RXA-3 (administration date) is missing or invalid; FHIR requires it",
+        ),
     }
     if let Some(lot) = rxa.field(15).repetitions().find_map(|r| r.text()) {
         i.insert("lotNumber".into(), lot.into_owned().into());

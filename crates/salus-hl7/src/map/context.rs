@@ -100,7 +100,12 @@ impl<'m, 'a> Ctx<'m, 'a> {
         self.out.diagnostics.push(Diagnostic::warning(loc, message));
     }
 
-    pub fn error(&mut self, segment: &Segment<'_>, field: Option<&str>, message: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        segment: &Segment<'_>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         let loc = self.location(segment, field);
         self.out.diagnostics.push(Diagnostic::error(loc, message));
     }
@@ -138,7 +143,10 @@ impl<'m, 'a> Ctx<'m, 'a> {
             None => self.warn(
                 segment,
                 None,
-                format!("no PID before this {} segment: the resource has no patient", segment.id()),
+                format!(
+                    "no PID before this {} segment: the resource has no patient",
+                    segment.id()
+                ),
             ),
         }
     }
@@ -163,12 +171,21 @@ impl<'m, 'a> Ctx<'m, 'a> {
         self.checked(segment, n, datetime::to_fhir_date(&text))
     }
 
-    fn checked(&mut self, segment: &Segment<'_>, n: usize, r: Result<String, DateError>) -> Option<String> {
+    fn checked(
+        &mut self,
+        segment: &Segment<'_>,
+        n: usize,
+        r: Result<String, DateError>,
+    ) -> Option<String> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
                 let field = format!("{}-{n}", segment.id());
-                self.warn(segment, Some(&field), format!("{field} {}; left out", e.describe()));
+                self.warn(
+                    segment,
+                    Some(&field),
+                    format!("{field} {}; left out", e.describe()),
+                );
                 None
             }
         }

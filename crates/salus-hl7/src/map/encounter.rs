@@ -57,7 +57,10 @@ pub(super) fn map_pv1<'m, 'a>(ctx: &mut Ctx<'m, 'a>, pv1: &'m Segment<'a>) {
         e.insert("participant".into(), Value::Array(participants));
     }
     if let Some(loc) = location_display(pv1) {
-        e.insert("location".into(), json!([{ "location": { "display": loc } }]));
+        e.insert(
+            "location".into(),
+            json!([{ "location": { "display": loc } }]),
+        );
     }
     hospitalization(pv1, &mut e);
     ctx.push(pv1, e);
@@ -109,7 +112,12 @@ fn location_display(pv1: &Segment<'_>) -> Option<String> {
     let pl = pv1.field(3);
     let parts: Vec<String> = [1, 2, 3, 4]
         .iter()
-        .filter_map(|&n| pl.component(n).subcomponent(1).text().map(|s| s.into_owned()))
+        .filter_map(|&n| {
+            pl.component(n)
+                .subcomponent(1)
+                .text()
+                .map(|s| s.into_owned())
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(" "))
 }

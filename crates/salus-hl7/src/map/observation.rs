@@ -21,12 +21,19 @@ pub(super) fn map_report<'m, 'a>(ctx: &mut Ctx<'m, 'a>, obr: &'m Segment<'a>) {
     if !ids.is_empty() {
         r.insert("identifier".into(), Value::Array(ids));
     }
-    r.insert("status".into(), report_status(obr.text(25).as_deref()).into());
+    r.insert(
+        "status".into(),
+        report_status(obr.text(25).as_deref()).into(),
+    );
     match codeable_concept(&obr.field(4), None) {
         Some(code) => {
             r.insert("code".into(), code);
         }
-        None => ctx.warn(obr, Some("OBR-4"), "OBR-4 (universal service identifier) is empty; the DiagnosticReport has no code"),
+        None => ctx.warn(
+            obr,
+            Some("OBR-4"),
+            "OBR-4 (universal service identifier) is empty; the DiagnosticReport has no code",
+        ),
     }
     ctx.link_patient(&mut r, "subject", obr);
     ctx.link_encounter(&mut r);
@@ -56,12 +63,19 @@ fn report_status(code: Option<&str>) -> &'static str {
 
 pub(super) fn map_obx<'m, 'a>(ctx: &mut Ctx<'m, 'a>, obx: &'m Segment<'a>) {
     let Some(code) = codeable_concept(&obx.field(3), None) else {
-        ctx.error(obx, Some("OBX-3"), "OBX-3 (observation identifier) is empty; the observation is skipped");
+        ctx.error(
+            obx,
+            Some("OBX-3"),
+            "OBX-3 (observation identifier) is empty; the observation is skipped",
+        );
         return;
     };
     let id = ctx.id_for(obx);
     let mut o = ctx.resource("Observation", id.clone());
-    o.insert("status".into(), observation_status(obx.text(11).as_deref()).into());
+    o.insert(
+        "status".into(),
+        observation_status(obx.text(11).as_deref()).into(),
+    );
     o.insert("code".into(), code);
     ctx.link_patient(&mut o, "subject", obx);
     ctx.link_encounter(&mut o);
@@ -89,7 +103,11 @@ pub(super) fn map_obx<'m, 'a>(ctx: &mut Ctx<'m, 'a>, obx: &'m Segment<'a>) {
     if !flags.is_empty() {
         o.insert("interpretation".into(), Value::Array(flags));
     }
-    let performers: Vec<Value> = obx.field(16).repetitions().filter_map(|r| person_reference(&r)).collect();
+    let performers: Vec<Value> = obx
+        .field(16)
+        .repetitions()
+        .filter_map(|r| person_reference(&r))
+        .collect();
     if !performers.is_empty() {
         o.insert("performer".into(), Value::Array(performers));
     }
@@ -122,12 +140,20 @@ fn value(ctx: &mut Ctx<'_, '_>, obx: &Segment<'_>, o: &mut Map<String, Value>) {
     if field.value().is_none() && field.component(2).value().is_none() {
         return;
     }
-    let kind = obx.field(2).component(1).text().unwrap_or_default().to_ascii_uppercase();
+    let kind = obx
+        .field(2)
+        .component(1)
+        .text()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     let as_text = || {
         let lines: Vec<String> = field
             .repetitions()
             .filter_map(|r| {
-                let parts: Vec<String> = r.components().filter_map(|c| c.value().map(|v| v.into_owned())).collect();
+                let parts: Vec<String> = r
+                    .components()
+                    .filter_map(|c| c.value().map(|v| v.into_owned()))
+                    .collect();
                 (!parts.is_empty()).then(|| parts.join(" "))
             })
             .collect();
@@ -150,7 +176,11 @@ fn value(ctx: &mut Ctx<'_, '_>, obx: &Segment<'_>, o: &mut Map<String, Value>) {
             Some(cc) => set(o, "valueCodeableConcept", cc),
             None => mismatch(ctx, obx, &kind, o, as_text()),
         },
-        "ID" | "IS" => set(o, "valueCodeableConcept", json!({ "coding": [{ "code": as_text() }] })),
+        "ID" | "IS" => set(
+            o,
+            "valueCodeableConcept",
+            json!({ "coding": [{ "code": as_text() }] }),
+        ),
         "TS" | "DTM" | "DT" => match datetime::to_fhir_datetime(&as_text()) {
             Ok(dt) => set(o, "valueDateTime", dt.into()),
             Err(_) => mismatch(ctx, obx, &kind, o, as_text()),
@@ -160,7 +190,11 @@ fn value(ctx: &mut Ctx<'_, '_>, obx: &Segment<'_>, o: &mut Map<String, Value>) {
             Err(_) => mismatch(ctx, obx, "TM", o, as_text()),
         },
         "" => {
-            ctx.warn(obx, Some("OBX-2"), "OBX-2 (value type) is empty; OBX-5 kept as valueString");
+            ctx.warn(
+                obx,
+                Some("OBX-2"),
+                "OBX-2 (value type) is empty; OBX-5 kept as valueString",
+            );
             set(o, "valueString", as_text().into());
         }
         _ => {
@@ -170,8 +204,20 @@ fn value(ctx: &mut Ctx<'_, '_>, obx: &Segment<'_>, o: &mut Map<String, Value>) {
     }
 }
 
-fn mismatch(ctx: &mut Ctx<'_, '_>, obx: &Segment<'_>, kind: &str, o: &mut Map<String, Value>, text: String) {
-    ctx.warn(obx, Some("OBX-5"), format!("OBX-5 does not hold a valid {kind} value (declared in OBX-2); kept as valueString"));
+fn mismatch(
+    ctx: &mut Ctx<'_, '_>,
+    obx: &Segment<'_>,
+    kind: &str,
+    o: &mut Map<String, Value>,
+    text: String,
+) {
+    ctx.warn(
+        obx,
+        Some("OBX-5"),
+        format!(
+            "OBX-5 does not hold a valid {kind} value (declared in OBX-2); kept as valueString"
+        ),
+    );
     o.insert("valueString".into(), text.into());
 }
 

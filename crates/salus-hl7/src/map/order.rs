@@ -9,7 +9,10 @@ use crate::Segment;
 use crate::datatypes::{codeable_concept, comp, number, person_reference};
 
 /// Placer (ORC-2/OBR-2) and filler (ORC-3/OBR-3) order numbers as identifiers.
-pub(super) fn order_identifiers(orc: Option<&Segment<'_>>, obr: Option<&Segment<'_>>) -> Vec<Value> {
+pub(super) fn order_identifiers(
+    orc: Option<&Segment<'_>>,
+    obr: Option<&Segment<'_>>,
+) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
     for (n, kind) in [(2, "PLAC"), (3, "FILL")] {
         let value = orc
@@ -62,7 +65,11 @@ pub(super) fn map_service_request<'m, 'a>(ctx: &mut Ctx<'m, 'a>, obr: &'m Segmen
         Some(code) => {
             r.insert("code".into(), code);
         }
-        None => ctx.warn(obr, Some("OBR-4"), "OBR-4 (universal service identifier) is empty; the ServiceRequest has no code"),
+        None => ctx.warn(
+            obr,
+            Some("OBR-4"),
+            "OBR-4 (universal service identifier) is empty; the ServiceRequest has no code",
+        ),
     }
     ctx.link_patient(&mut r, "subject", obr);
     ctx.link_encounter(&mut r);
@@ -78,7 +85,11 @@ pub(super) fn map_service_request<'m, 'a>(ctx: &mut Ctx<'m, 'a>, obr: &'m Segmen
     if let Some(who) = requester {
         r.insert("requester".into(), who);
     }
-    let reasons: Vec<Value> = obr.field(31).repetitions().filter_map(|x| codeable_concept(&x, None)).collect();
+    let reasons: Vec<Value> = obr
+        .field(31)
+        .repetitions()
+        .filter_map(|x| codeable_concept(&x, None))
+        .collect();
     if !reasons.is_empty() {
         r.insert("reasonCode".into(), Value::Array(reasons));
     }
@@ -99,15 +110,33 @@ struct RxFields {
     refills: usize,
 }
 
-const RXO: RxFields = RxFields { code: 1, dose: 2, dose_unit: 4, dispense: 11, dispense_unit: 12, refills: 13 };
-const RXE: RxFields = RxFields { code: 2, dose: 3, dose_unit: 5, dispense: 10, dispense_unit: 11, refills: 12 };
+const RXO: RxFields = RxFields {
+    code: 1,
+    dose: 2,
+    dose_unit: 4,
+    dispense: 11,
+    dispense_unit: 12,
+    refills: 13,
+};
+const RXE: RxFields = RxFields {
+    code: 2,
+    dose: 3,
+    dose_unit: 5,
+    dispense: 10,
+    dispense_unit: 11,
+    refills: 12,
+};
 
 pub(super) fn map_medication_request<'m, 'a>(ctx: &mut Ctx<'m, 'a>, rx: &'m Segment<'a>) {
     let f = if rx.id() == "RXE" { RXE } else { RXO };
     let field = |n: usize| format!("{}-{n}", rx.id());
     let Some(medication) = codeable_concept(&rx.field(f.code), None) else {
         let name = field(f.code);
-        ctx.error(rx, Some(&name), format!("{name} (the medication) is empty; the order is skipped"));
+        ctx.error(
+            rx,
+            Some(&name),
+            format!("{name} (the medication) is empty; the order is skipped"),
+        );
         return;
     };
     let orc = ctx.order.orc;
@@ -128,7 +157,10 @@ pub(super) fn map_medication_request<'m, 'a>(ctx: &mut Ctx<'m, 'a>, rx: &'m Segm
         r.insert("requester".into(), who);
     }
     if let Some(dose) = amount(rx, f.dose, f.dose_unit) {
-        r.insert("dosageInstruction".into(), json!([{ "doseAndRate": [{ "doseQuantity": dose }] }]));
+        r.insert(
+            "dosageInstruction".into(),
+            json!([{ "doseAndRate": [{ "doseQuantity": dose }] }]),
+        );
     }
     let mut dispense = Map::new();
     if let Some(q) = amount(rx, f.dispense, f.dispense_unit) {

@@ -40,7 +40,11 @@ pub(super) fn map_pid<'m, 'a>(ctx: &mut Ctx<'m, 'a>, pid: &'m Segment<'a>) {
     if !ids.is_empty() {
         p.insert("identifier".into(), Value::Array(ids));
     }
-    let names: Vec<Value> = pid.field(5).repetitions().filter_map(|r| human_name(&r)).collect();
+    let names: Vec<Value> = pid
+        .field(5)
+        .repetitions()
+        .filter_map(|r| human_name(&r))
+        .collect();
     if !names.is_empty() {
         p.insert("name".into(), Value::Array(names));
     }
@@ -49,7 +53,11 @@ pub(super) fn map_pid<'m, 'a>(ctx: &mut Ctx<'m, 'a>, pid: &'m Segment<'a>) {
         .repetitions()
         .filter_map(|r| contact_point(&r, "home"))
         .collect();
-    telecom.extend(pid.field(14).repetitions().filter_map(|r| contact_point(&r, "work")));
+    telecom.extend(
+        pid.field(14)
+            .repetitions()
+            .filter_map(|r| contact_point(&r, "work")),
+    );
     if !telecom.is_empty() {
         p.insert("telecom".into(), Value::Array(telecom));
     }
@@ -60,7 +68,11 @@ pub(super) fn map_pid<'m, 'a>(ctx: &mut Ctx<'m, 'a>, pid: &'m Segment<'a>) {
         p.insert("birthDate".into(), b.into());
     }
     deceased(ctx, pid, &mut p);
-    let addresses: Vec<Value> = pid.field(11).repetitions().filter_map(|r| address(&r)).collect();
+    let addresses: Vec<Value> = pid
+        .field(11)
+        .repetitions()
+        .filter_map(|r| address(&r))
+        .collect();
     if !addresses.is_empty() {
         p.insert("address".into(), Value::Array(addresses));
     }
@@ -111,7 +123,11 @@ fn gender(ctx: &mut Ctx<'_, '_>, pid: &Segment<'_>) -> Option<&'static str> {
         "O" | "A" => "other",
         "U" | "N" => "unknown",
         _ => {
-            ctx.warn(pid, Some("PID-8"), "administrative sex is not a code of HL7 table 0001 (F, M, O, U, A, N); left out");
+            ctx.warn(
+                pid,
+                Some("PID-8"),
+                "administrative sex is not a code of HL7 table 0001 (F, M, O, U, A, N); left out",
+            );
             return None;
         }
     };
@@ -137,7 +153,10 @@ fn deceased(ctx: &mut Ctx<'_, '_>, pid: &Segment<'_>, p: &mut serde_json::Map<St
 
 /// PID-24 (multiple birth indicator) and PID-25 (birth order).
 fn multiple_birth(pid: &Segment<'_>, p: &mut serde_json::Map<String, Value>) {
-    let order = pid.text(25).and_then(|o| o.parse::<i64>().ok()).filter(|&n| n > 0);
+    let order = pid
+        .text(25)
+        .and_then(|o| o.parse::<i64>().ok())
+        .filter(|&n| n > 0);
     if let Some(order) = order {
         p.insert("multipleBirthInteger".into(), order.into());
     } else if let Some(flag) = pid.text(24) {

@@ -53,11 +53,25 @@ impl Cohort {
     pub fn to_table(&self) -> Result<Table, TableError> {
         let r = &self.rows;
         Table::new(vec![
-            Column::numeric("patient_id", r.iter().map(|x| Some(x.patient_id as f64)).collect()),
-            Column::text("index_date", r.iter().map(|x| Some(x.index_date.to_string())).collect()),
-            Column::text("end_date", r.iter().map(|x| Some(x.end_date.to_string())).collect()),
+            Column::numeric(
+                "patient_id",
+                r.iter().map(|x| Some(x.patient_id as f64)).collect(),
+            ),
+            Column::text(
+                "index_date",
+                r.iter().map(|x| Some(x.index_date.to_string())).collect(),
+            ),
+            Column::text(
+                "end_date",
+                r.iter().map(|x| Some(x.end_date.to_string())).collect(),
+            ),
             Column::numeric("time", r.iter().map(|x| Some(f64::from(x.time))).collect()),
-            Column::numeric("event", r.iter().map(|x| Some(if x.event { 1.0 } else { 0.0 })).collect()),
+            Column::numeric(
+                "event",
+                r.iter()
+                    .map(|x| Some(if x.event { 1.0 } else { 0.0 }))
+                    .collect(),
+            ),
             Column::numeric("age", r.iter().map(|x| Some(f64::from(x.age))).collect()),
             Column::text("sex", r.iter().map(|x| x.sex.clone()).collect()),
         ])
@@ -115,21 +129,39 @@ pub fn build_cohort(cdm: &Cdm, spec: &CohortSpec) -> Cohort {
     }
     let mut periods: HashMap<i64, Vec<(Date, Date)>> = HashMap::new();
     for p in &cdm.observation_period {
-        periods.entry(p.person_id).or_default().push((p.start, p.end));
+        periods
+            .entry(p.person_id)
+            .or_default()
+            .push((p.start, p.end));
     }
     let mut persons: Vec<_> = cdm.person.iter().collect();
     persons.sort_by_key(|p| p.person_id);
-    let mut attrition = Attrition { counts: vec![0; RULES.len()] };
+    let mut attrition = Attrition {
+        counts: vec![0; RULES.len()],
+    };
     let mut rows = Vec::new();
     for person in persons {
-        let Some(index) = index_dates.get(&person.person_id).and_then(|d| d.iter().min()).copied() else {
+        let Some(index) = index_dates
+            .get(&person.person_id)
+            .and_then(|d| d.iter().min())
+            .copied()
+        else {
             continue;
         };
         let ctx = PersonCtx {
             index,
-            periods: periods.get(&person.person_id).map(Vec::as_slice).unwrap_or(&[]),
-            outcomes: outcomes.get(&person.person_id).map(Vec::as_slice).unwrap_or(&[]),
-            death: deaths.get(&person.person_id).copied().filter(|_| !spec.outcome.death),
+            periods: periods
+                .get(&person.person_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            outcomes: outcomes
+                .get(&person.person_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            death: deaths
+                .get(&person.person_id)
+                .copied()
+                .filter(|_| !spec.outcome.death),
             age: person.age_on(index),
         };
         if let Some((end_date, event)) = follow(&ctx, spec, &mut attrition) {
@@ -147,7 +179,10 @@ pub fn build_cohort(cdm: &Cdm, spec: &CohortSpec) -> Cohort {
     let attrition = RULES
         .iter()
         .zip(attrition.counts)
-        .map(|(rule, remaining)| AttritionStep { rule: (*rule).to_owned(), remaining })
+        .map(|(rule, remaining)| AttritionStep {
+            rule: (*rule).to_owned(),
+            remaining,
+        })
         .collect();
     Cohort { rows, attrition }
 }
@@ -164,7 +199,10 @@ struct PersonCtx<'a> {
 /// Applies rules 2-7 to one person with an index date; `(end date, event)` if kept.
 fn follow(p: &PersonCtx<'_>, spec: &CohortSpec, a: &mut Attrition) -> Option<(Date, bool)> {
     a.counts[0] += 1;
-    let &(start, end) = p.periods.iter().find(|(s, e)| *s <= p.index && p.index <= *e)?;
+    let &(start, end) = p
+        .periods
+        .iter()
+        .find(|(s, e)| *s <= p.index && p.index <= *e)?;
     a.counts[1] += 1;
     if p.index.days() - start.days() < spec.washout.prior_observation_days {
         return None;

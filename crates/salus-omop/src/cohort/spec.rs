@@ -159,7 +159,8 @@ pub struct CohortSpec {
 impl CohortSpec {
     /// Parses and validates a TOML definition.
     pub fn from_toml(text: &str) -> Result<Self, OmopError> {
-        let spec: CohortSpec = toml::from_str(text).map_err(|e| OmopError::Cohort(e.message().to_owned()))?;
+        let spec: CohortSpec =
+            toml::from_str(text).map_err(|e| OmopError::Cohort(e.message().to_owned()))?;
         spec.validate()?;
         Ok(spec)
     }
@@ -168,7 +169,9 @@ impl CohortSpec {
     pub fn validate(&self) -> Result<(), OmopError> {
         let bad = |m: &str| Err(OmopError::Cohort(m.to_owned()));
         if self.index.concepts().is_empty() {
-            return bad("[index] needs condition_concept_ids, drug_concept_ids or procedure_concept_ids");
+            return bad(
+                "[index] needs condition_concept_ids, drug_concept_ids or procedure_concept_ids",
+            );
         }
         if self.outcome.concepts().is_empty() && !self.outcome.death {
             return bad("[outcome] needs a concept list or `death = true`");
@@ -213,7 +216,9 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        let spec = CohortSpec::from_toml("[index]\ncondition_concept_ids=[1]\n[outcome]\ndeath=true\n").unwrap();
+        let spec =
+            CohortSpec::from_toml("[index]\ncondition_concept_ids=[1]\n[outcome]\ndeath=true\n")
+                .unwrap();
         assert!(spec.index.include_descendants && spec.outcome.exclude_prior);
         assert_eq!(spec.washout.prior_observation_days, 0);
         for bad in [

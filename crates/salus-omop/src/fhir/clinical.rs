@@ -11,13 +11,25 @@ use crate::diagnostic::Severity;
 fn voided(r: &Value, status_key: &str) -> bool {
     let status = r.get(status_key).and_then(|s| {
         s.as_str().map(str::to_owned).or_else(|| {
-            s.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "code").map(str::to_owned))
+            s.get("coding")?
+                .as_array()?
+                .iter()
+                .find_map(|c| str_at(c, "code").map(str::to_owned))
         })
     });
-    matches!(status.as_deref(), Some("entered-in-error" | "refuted" | "cancelled"))
+    matches!(
+        status.as_deref(),
+        Some("entered-in-error" | "refuted" | "cancelled")
+    )
 }
 
-fn event(c: &mut Converter<'_, '_>, r: &Value, person: i64, mapped: &Mapped, start: crate::Date) -> Event {
+fn event(
+    c: &mut Converter<'_, '_>,
+    r: &Value,
+    person: i64,
+    mapped: &Mapped,
+    start: crate::Date,
+) -> Event {
     Event {
         id: c.next_id(),
         person_id: person,
@@ -36,7 +48,12 @@ pub(super) fn condition(c: &mut Converter<'_, '_>, r: &Value) {
     }
     let Some(person) = c.person_of(r) else { return };
     let Some(start) = first_date(r, &["onsetDateTime", "onsetPeriod.start", "recordedDate"]) else {
-        c.report("condition-date", Severity::Error, r, "Condition has no onset[x] date or recordedDate; skipped");
+        c.report(
+            "condition-date",
+            Severity::Error,
+            r,
+            "Condition has no onset[x] date or recordedDate; skipped",
+        );
         return;
     };
     let mapped = map_concept(r.get("code"), c.vocabulary);
@@ -47,7 +64,11 @@ pub(super) fn condition(c: &mut Converter<'_, '_>, r: &Value) {
 
 /// True when an unmapped Observation looks like a measurement.
 fn measurement_like(r: &Value) -> bool {
-    let categories = r.get("category").and_then(Value::as_array).into_iter().flatten();
+    let categories = r
+        .get("category")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
     let lab = categories
         .filter_map(|cat| cat.get("coding")?.as_array())
         .flatten()
@@ -60,8 +81,21 @@ pub(super) fn observation(c: &mut Converter<'_, '_>, r: &Value) {
         return;
     }
     let Some(person) = c.person_of(r) else { return };
-    let Some(date) = first_date(r, &["effectiveDateTime", "effectivePeriod.start", "effectiveInstant", "issued"]) else {
-        c.report("observation-date", Severity::Error, r, "Observation has no effective[x] date or issued; skipped");
+    let Some(date) = first_date(
+        r,
+        &[
+            "effectiveDateTime",
+            "effectivePeriod.start",
+            "effectiveInstant",
+            "issued",
+        ],
+    ) else {
+        c.report(
+            "observation-date",
+            Severity::Error,
+            r,
+            "Observation has no effective[x] date or issued; skipped",
+        );
         return;
     };
     let mut parts: Vec<&Value> = vec![r];
@@ -69,9 +103,15 @@ pub(super) fn observation(c: &mut Converter<'_, '_>, r: &Value) {
         parts.extend(components);
     }
     for part in parts {
-        let has_value = ["valueQuantity", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger"]
-            .iter()
-            .any(|k| part.get(k).is_some());
+        let has_value = [
+            "valueQuantity",
+            "valueCodeableConcept",
+            "valueString",
+            "valueBoolean",
+            "valueInteger",
+        ]
+        .iter()
+        .any(|k| part.get(k).is_some());
         if !std::ptr::eq(part, r) || has_value || r.get("component").is_none() {
             observation_row(c, r, part, person, date);
         }
@@ -79,14 +119,22 @@ pub(super) fn observation(c: &mut Converter<'_, '_>, r: &Value) {
 }
 
 /// One MEASUREMENT or OBSERVATION row from an Observation or one of its components.
-fn observation_row(c: &mut Converter<'_, '_>, r: &Value, part: &Value, person: i64, date: crate::Date) {
+fn observation_row(
+    c: &mut Converter<'_, '_>,
+    r: &Value,
+    part: &Value,
+    person: i64,
+    date: crate::Date,
+) {
     let mapped = map_concept(part.get("code"), c.vocabulary);
     let is_measurement = match mapped.domain.as_deref() {
         Some(domain) => domain == "Measurement",
         None => measurement_like(r),
     };
     let quantity = part.get("valueQuantity");
-    let unit = quantity.and_then(|q| str_at(q, "unit").or_else(|| str_at(q, "code"))).map(str::to_owned);
+    let unit = quantity
+        .and_then(|q| str_at(q, "unit").or_else(|| str_at(q, "code")))
+        .map(str::to_owned);
     let unit_concept = quantity
         .and_then(|q| str_at(q, "code"))
         .map(|code| c.vocabulary.standard_for_code("UCUM", code).0)
@@ -97,7 +145,11 @@ fn observation_row(c: &mut Converter<'_, '_>, r: &Value, part: &Value, person: i
         .filter(|&id| id != 0);
     let value_text = str_at(part, "valueString")
         .map(str::to_owned)
-        .or_else(|| part.get("valueBoolean").and_then(Value::as_bool).map(|b| b.to_string()))
+        .or_else(|| {
+            part.get("valueBoolean")
+                .and_then(Value::as_bool)
+                .map(|b| b.to_string())
+        })
         .or_else(|| {
             let cc = part.get("valueCodeableConcept")?;
             str_at(cc, "text").map(str::to_owned)
@@ -130,7 +182,12 @@ pub(super) fn medication_request(c: &mut Converter<'_, '_>, r: &Value) {
     let Some(person) = c.person_of(r) else { return };
     let bounds = "dosageInstruction.0.timing.repeat.boundsPeriod";
     let Some(start) = first_date(r, &["authoredOn", &format!("{bounds}.start")]) else {
-        c.report("drug-date", Severity::Error, r, "MedicationRequest has no authoredOn or dosage start; skipped");
+        c.report(
+            "drug-date",
+            Severity::Error,
+            r,
+            "MedicationRequest has no authoredOn or dosage start; skipped",
+        );
         return;
     };
     let code = match r.get("medicationCodeableConcept") {
@@ -142,13 +199,23 @@ pub(super) fn medication_request(c: &mut Converter<'_, '_>, r: &Value) {
             .and_then(|m| m.get("code")),
     };
     if code.is_none() {
-        c.report("drug-code", Severity::Warning, r, "the medication has no code (or its Medication is not in the input); concept_id 0");
+        c.report(
+            "drug-code",
+            Severity::Warning,
+            r,
+            "the medication has no code (or its Medication is not in the input); concept_id 0",
+        );
     }
     let mapped = map_concept(code, c.vocabulary);
     let supply = r.get("dispenseRequest");
     let days_supply = supply
         .and_then(|s| s.get("expectedSupplyDuration"))
-        .filter(|d| matches!(str_at(d, "code").or_else(|| str_at(d, "unit")), Some("d" | "day" | "days")))
+        .filter(|d| {
+            matches!(
+                str_at(d, "code").or_else(|| str_at(d, "unit")),
+                Some("d" | "day" | "days")
+            )
+        })
         .and_then(|d| d.get("value")?.as_f64())
         .map(|v| v.round() as i64)
         .filter(|&v| v > 0);

@@ -91,7 +91,9 @@ pub(crate) fn map_concept(cc: Option<&Value>, vocabulary: &Vocabulary) -> Mapped
         .unwrap_or_default();
     let mut fallback: Option<Mapped> = None;
     for coding in &codings {
-        let Some(code) = str_at(coding, "code") else { continue };
+        let Some(code) = str_at(coding, "code") else {
+            continue;
+        };
         let vocab = str_at(coding, "system").and_then(vocabulary_of);
         let (standard, source) = match vocab {
             Some(v) => vocabulary.standard_for_code(v, code),
@@ -125,14 +127,29 @@ mod tests {
 
     #[test]
     fn references_and_dates() {
-        assert_eq!(reference_id(&json!({"reference": "Patient/abc"}), "Patient"), Some("abc"));
-        assert_eq!(reference_id(&json!({"reference": "urn:uuid:1-2"}), "Patient"), Some("1-2"));
         assert_eq!(
-            reference_id(&json!({"reference": "https://x/fhir/Patient/p9/_history/2"}), "Patient"),
+            reference_id(&json!({"reference": "Patient/abc"}), "Patient"),
+            Some("abc")
+        );
+        assert_eq!(
+            reference_id(&json!({"reference": "urn:uuid:1-2"}), "Patient"),
+            Some("1-2")
+        );
+        assert_eq!(
+            reference_id(
+                &json!({"reference": "https://x/fhir/Patient/p9/_history/2"}),
+                "Patient"
+            ),
             Some("p9")
         );
-        assert_eq!(reference_id(&json!({"reference": "Group/abc"}), "Patient"), None);
-        assert_eq!(date_of("2011-10-10T10:00:00-05:00").unwrap().to_string(), "2011-10-10");
+        assert_eq!(
+            reference_id(&json!({"reference": "Group/abc"}), "Patient"),
+            None
+        );
+        assert_eq!(
+            date_of("2011-10-10T10:00:00-05:00").unwrap().to_string(),
+            "2011-10-10"
+        );
         assert_eq!(date_of("2011-10").unwrap().to_string(), "2011-10-01");
         assert_eq!(date_of("2011").unwrap().to_string(), "2011-01-01");
         assert_eq!(date_of("2011-1"), None);

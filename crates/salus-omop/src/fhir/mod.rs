@@ -86,7 +86,12 @@ impl Converter<'_, '_> {
             .and_then(|s| reference_id(s, "Patient"))
             .and_then(|id| self.persons.get(id).copied());
         if found.is_none() {
-            self.report("subject", Severity::Error, resource, "subject is not a Patient of this input (or one that was skipped); skipped");
+            self.report(
+                "subject",
+                Severity::Error,
+                resource,
+                "subject is not a Patient of this input (or one that was skipped); skipped",
+            );
         }
         found
     }
@@ -100,7 +105,10 @@ impl Converter<'_, '_> {
 /// Converts resources (any order; Patients are taken first) with `vocabulary`.
 pub fn fhir_to_omop(resources: &[Value], vocabulary: Vocabulary) -> FhirConversion {
     let mut medications = HashMap::new();
-    for r in resources.iter().filter(|r| str_at(r, "resourceType") == Some("Medication")) {
+    for r in resources
+        .iter()
+        .filter(|r| str_at(r, "resourceType") == Some("Medication"))
+    {
         if let Some(id) = str_at(r, "id") {
             medications.insert(id.to_owned(), r);
         }
@@ -117,7 +125,11 @@ pub fn fhir_to_omop(resources: &[Value], vocabulary: Vocabulary) -> FhirConversi
     if vocabulary.is_empty() {
         c.diags.add(Severity::Warning, "vocabulary", "no CONCEPT table given: every concept_id is 0 (source values are kept); pass the OMOP vocabulary to map codes");
     }
-    let by_type = |t: &'static str| resources.iter().filter(move |r| str_at(r, "resourceType") == Some(t));
+    let by_type = |t: &'static str| {
+        resources
+            .iter()
+            .filter(move |r| str_at(r, "resourceType") == Some(t))
+    };
     by_type("Patient").for_each(|r| patient(&mut c, r));
     by_type("Encounter").for_each(|r| encounter(&mut c, r));
     by_type("Condition").for_each(|r| clinical::condition(&mut c, r));
@@ -140,12 +152,24 @@ fn report_unconverted(diags: &mut Diagnostics, resources: &[Value]) {
     let mut other: BTreeMap<&str, usize> = BTreeMap::new();
     for r in resources {
         let t = str_at(r, "resourceType").unwrap_or("(no resourceType)");
-        if !matches!(t, "Patient" | "Encounter" | "Condition" | "Observation" | "MedicationRequest" | "Medication") {
+        if !matches!(
+            t,
+            "Patient"
+                | "Encounter"
+                | "Condition"
+                | "Observation"
+                | "MedicationRequest"
+                | "Medication"
+        ) {
             *other.entry(t).or_insert(0) += 1;
         }
     }
     for (t, n) in other {
-        diags.add(Severity::Info, t, format!("{n} resources of this type have no OMOP mapping here; not converted"));
+        diags.add(
+            Severity::Info,
+            t,
+            format!("{n} resources of this type have no OMOP mapping here; not converted"),
+        );
     }
 }
 
@@ -161,12 +185,25 @@ fn gender_concept(gender: Option<&str>) -> i64 {
 
 fn patient(c: &mut Converter<'_, '_>, r: &Value) {
     let Some(id) = str_at(r, "id") else {
-        c.report("patient-id", Severity::Error, r, "Patient has no id, so nothing can refer to it; skipped");
+        c.report(
+            "patient-id",
+            Severity::Error,
+            r,
+            "Patient has no id, so nothing can refer to it; skipped",
+        );
         return;
     };
     let birth = str_at(r, "birthDate");
-    let Some(year) = birth.and_then(|b| b.get(..4)).and_then(|y| y.parse::<i32>().ok()) else {
-        c.report("birth", Severity::Error, r, "birthDate is missing or invalid and OMOP requires year_of_birth; skipped");
+    let Some(year) = birth
+        .and_then(|b| b.get(..4))
+        .and_then(|y| y.parse::<i32>().ok())
+    else {
+        c.report(
+            "birth",
+            Severity::Error,
+            r,
+            "birthDate is missing or invalid and OMOP requires year_of_birth; skipped",
+        );
         return;
     };
     let full = birth.and_then(Date::parse);
@@ -185,16 +222,30 @@ fn patient(c: &mut Converter<'_, '_>, r: &Value) {
     });
     c.persons.insert(id.to_owned(), person_id);
     if let Some(died) = str_at(r, "deceasedDateTime").and_then(date_of) {
-        c.cdm.death.push(Death { person_id, date: died, cause_concept_id: None });
+        c.cdm.death.push(Death {
+            person_id,
+            date: died,
+            cause_concept_id: None,
+        });
     } else if r.get("deceasedBoolean") == Some(&Value::Bool(true)) {
-        c.report("deceased", Severity::Warning, r, "deceasedBoolean without a date: no DEATH row (OMOP needs death_date)");
+        c.report(
+            "deceased",
+            Severity::Warning,
+            r,
+            "deceasedBoolean without a date: no DEATH row (OMOP needs death_date)",
+        );
     }
 }
 
 fn encounter(c: &mut Converter<'_, '_>, r: &Value) {
     let Some(person) = c.person_of(r) else { return };
     let Some(start) = first_date(r, &["period.start"]) else {
-        c.report("encounter-date", Severity::Error, r, "Encounter has no period.start; skipped");
+        c.report(
+            "encounter-date",
+            Severity::Error,
+            r,
+            "Encounter has no period.start; skipped",
+        );
         return;
     };
     let class = r.get("class").and_then(|k| str_at(k, "code"));
@@ -210,7 +261,9 @@ fn encounter(c: &mut Converter<'_, '_>, r: &Value) {
     if let Some(encounter_id) = str_at(r, "id") {
         c.visits.insert(encounter_id.to_owned(), id);
     }
-    let end = first_date(r, &["period.end"]).filter(|e| *e >= start).or(Some(start));
+    let end = first_date(r, &["period.end"])
+        .filter(|e| *e >= start)
+        .or(Some(start));
     c.cdm.visit_occurrence.push(Event {
         id,
         person_id: person,

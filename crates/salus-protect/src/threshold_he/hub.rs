@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use salus_he::{Ciphertext, CollectivePublicKey, KeySwitchShare, PublicKeyShare, combine_key_switch};
+use salus_he::{
+    Ciphertext, CollectivePublicKey, KeySwitchShare, PublicKeyShare, combine_key_switch,
+};
 
 use super::{HeHubMessage, HeNodeMessage, HeSetup, SignedCiphertext, party_number};
 use crate::common::PhaseClock;
@@ -49,7 +51,9 @@ pub struct HeHub {
 
 impl std::fmt::Debug for HeHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HeHub").field("phase", &self.phase).finish_non_exhaustive()
+        f.debug_struct("HeHub")
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
     }
 }
 
@@ -102,7 +106,9 @@ impl HeHub {
 
     fn send_to_all(&mut self, message: &HeHubMessage) {
         // Serializing plain data structures cannot fail.
-        let Ok(body) = serde_json::to_value(message) else { return };
+        let Ok(body) = serde_json::to_value(message) else {
+            return;
+        };
         for id in self.setup.roster.ids() {
             self.outbox.push((id.clone(), body.clone()));
         }
@@ -113,7 +119,9 @@ impl HeHub {
         match (self.phase, message) {
             (Phase::KeyShares, HeNodeMessage::KeyShare { session, share }) => {
                 self.setup.check_session(&session)?;
-                if share.party() != party || share.verifying_key() != self.setup.roster.key(index).to_bytes() {
+                if share.party() != party
+                    || share.verifying_key() != self.setup.roster.key(index).to_bytes()
+                {
                     return Err(ProtectError::refused(format!(
                         "the key share of party {party} is not made with its party number and enrolled identity key"
                     )));
@@ -125,12 +133,19 @@ impl HeHub {
             }
             (Phase::Ciphertexts, HeNodeMessage::Ciphertext { session, signed }) => {
                 self.setup.check_session(&session)?;
-                let key = self.key.as_ref().ok_or_else(|| ProtectError::refused("no collective key yet"))?;
+                let key = self
+                    .key
+                    .as_ref()
+                    .ok_or_else(|| ProtectError::refused("no collective key yet"))?;
                 if signed.party != party {
-                    return Err(ProtectError::refused(format!("a ciphertext signed as party {} came from party {party}", signed.party)));
+                    return Err(ProtectError::refused(format!(
+                        "a ciphertext signed as party {} came from party {party}",
+                        signed.party
+                    )));
                 }
                 signed.verify(&self.setup.binding, self.setup.roster.key(index))?;
-                self.setup.check_ciphertext(party, &signed.ciphertext, key)?;
+                self.setup
+                    .check_ciphertext(party, &signed.ciphertext, key)?;
                 self.ciphertexts.insert(index, signed);
             }
             (Phase::KeySwitch, HeNodeMessage::KeySwitchShare { session, share }) => {
@@ -179,7 +194,9 @@ impl HeHub {
     }
 
     fn request_key_switch(&mut self) -> Result<(), ProtectError> {
-        let ordered: Vec<SignedCiphertext> = std::mem::take(&mut self.ciphertexts).into_values().collect();
+        let ordered: Vec<SignedCiphertext> = std::mem::take(&mut self.ciphertexts)
+            .into_values()
+            .collect();
         self.sum = Some(Ciphertext::sum(ordered.iter().map(|c| &c.ciphertext))?);
         self.send_to_all(&HeHubMessage::KeySwitchRequest {
             session: self.setup.session.clone(),
@@ -191,13 +208,25 @@ impl HeHub {
 
     fn finish(&mut self) -> Result<(), ProtectError> {
         let (Some(key), Some(sum)) = (&self.key, &self.sum) else {
-            return Err(ProtectError::refused("key-switch shares arrived before the sum existed"));
+            return Err(ProtectError::refused(
+                "key-switch shares arrived before the sum existed",
+            ));
         };
         let shares: Vec<KeySwitchShare> = self.switch_shares.values().cloned().collect();
         let switched = combine_key_switch(key, sum, &shares)?;
         let contributors = self.setup.roster.ids().to_vec();
-        let noise = self.setup.noise.as_ref().map(|plan| plan.record(contributors.len()));
-        let blob = EncryptedSum::new(&self.session_id, self.setup.layout.layout().clone(), contributors.clone(), noise.clone(), switched);
+        let noise = self
+            .setup
+            .noise
+            .as_ref()
+            .map(|plan| plan.record(contributors.len()));
+        let blob = EncryptedSum::new(
+            &self.session_id,
+            self.setup.layout.layout().clone(),
+            contributors.clone(),
+            noise.clone(),
+            switched,
+        );
         self.phase = Phase::Done;
         self.outcome = Some(Ok(Outcome::Encrypted(EncryptedAggregate {
             ciphertext: blob.to_text()?,
@@ -240,10 +269,14 @@ impl HubSession for HeHub {
         }
         let index = self.setup.roster.require(from).map_err(|e| e.to_string())?;
         if self.answered(index) {
-            return Err(format!("duplicate message from `{from}` (the hub is collecting {})", self.phase.name()));
+            return Err(format!(
+                "duplicate message from `{from}` (the hub is collecting {})",
+                self.phase.name()
+            ));
         }
-        let message: HeNodeMessage = serde_json::from_value(body)
-            .map_err(|e| ProtectError::malformed(format!("not a threshold-HE node message: {e}")).to_string())?;
+        let message: HeNodeMessage = serde_json::from_value(body).map_err(|e| {
+            ProtectError::malformed(format!("not a threshold-HE node message: {e}")).to_string()
+        })?;
         self.accept(index, message).map_err(|e| e.to_string())?;
         if self.all_answered() {
             self.close_phase(now_ms);

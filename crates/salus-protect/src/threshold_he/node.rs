@@ -62,7 +62,13 @@ impl HeNode {
         values.zeroize();
         let limbs = limbs?;
         let mut rng = ChaCha20Rng::from_seed(params.fresh_seed);
-        let party = Party::with_identity(party_number(index), &setup.params, &setup.crs, identity.clone(), &mut rng)?;
+        let party = Party::with_identity(
+            party_number(index),
+            &setup.params,
+            &setup.crs,
+            identity.clone(),
+            &mut rng,
+        )?;
         Ok(Self {
             setup,
             index,
@@ -109,7 +115,8 @@ impl HeNode {
         let roster = key.roster();
         let matches = roster.len() == self.setup.roster.len()
             && roster.iter().enumerate().all(|(i, entry)| {
-                entry.party == party_number(i) && entry.verifying_key == self.setup.roster.key(i).to_bytes()
+                entry.party == party_number(i)
+                    && entry.verifying_key == self.setup.roster.key(i).to_bytes()
             });
         if !matches {
             return Err(ProtectError::refused(
@@ -120,10 +127,15 @@ impl HeNode {
     }
 
     /// Phase 3: check the request (see the module documentation), sum, key-switch the sum.
-    fn on_request(&mut self, ciphertexts: Vec<SignedCiphertext>) -> Result<HeNodeMessage, ProtectError> {
+    fn on_request(
+        &mut self,
+        ciphertexts: Vec<SignedCiphertext>,
+    ) -> Result<HeNodeMessage, ProtectError> {
         self.expect(Phase::CiphertextSent, "a key-switch request")?;
         let sum = self.verified_sum(&ciphertexts)?;
-        let share = self.party.key_switch_share(&sum, &self.setup.researcher, &mut self.rng)?;
+        let share = self
+            .party
+            .key_switch_share(&sum, &self.setup.researcher, &mut self.rng)?;
         self.phase = Phase::Switched;
         Ok(HeNodeMessage::KeySwitchShare {
             session: self.setup.session.clone(),
@@ -133,7 +145,10 @@ impl HeNode {
 
     /// The sum of every participant's signed ciphertext, or why the request is refused.
     fn verified_sum(&self, ciphertexts: &[SignedCiphertext]) -> Result<Ciphertext, ProtectError> {
-        let key = self.key.as_ref().ok_or_else(|| ProtectError::refused("no collective key confirmed yet"))?;
+        let key = self
+            .key
+            .as_ref()
+            .ok_or_else(|| ProtectError::refused("no collective key confirmed yet"))?;
         let n = self.setup.roster.len();
         if ciphertexts.len() != n {
             return Err(ProtectError::refused(format!(
@@ -149,7 +164,8 @@ impl HeNode {
                 ));
             }
             signed.verify(&self.setup.binding, self.setup.roster.key(i))?;
-            self.setup.check_ciphertext(signed.party, &signed.ciphertext, key)?;
+            self.setup
+                .check_ciphertext(signed.party, &signed.ciphertext, key)?;
         }
         let own = &ciphertexts[self.index].ciphertext;
         if Some(own.digest()) != self.sent {
@@ -167,7 +183,11 @@ impl HeNode {
     }
 }
 
-fn encode(setup: &HeSetup, values: &[f64], noise_seed: &[u8; 32]) -> Result<Vec<i64>, ProtectError> {
+fn encode(
+    setup: &HeSetup,
+    values: &[f64],
+    noise_seed: &[u8; 32],
+) -> Result<Vec<i64>, ProtectError> {
     let (mut counts, mut reals) = setup.layout.split(values)?;
     if let Some(plan) = &setup.noise {
         let noise = plan.node_share(noise_seed)?;
@@ -183,7 +203,8 @@ fn encode(setup: &HeSetup, values: &[f64], noise_seed: &[u8; 32]) -> Result<Vec<
 
 impl NodeSession for HeNode {
     fn start(&mut self) -> Result<Vec<serde_json::Value>, String> {
-        self.expect(Phase::Created, "start").map_err(|e| e.to_string())?;
+        self.expect(Phase::Created, "start")
+            .map_err(|e| e.to_string())?;
         self.phase = Phase::ShareSent;
         self.message(HeNodeMessage::KeyShare {
             session: self.setup.session.clone(),
@@ -192,18 +213,25 @@ impl NodeSession for HeNode {
     }
 
     fn handle(&mut self, body: serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
-        let message: HeHubMessage = serde_json::from_value(body)
-            .map_err(|e| ProtectError::malformed(format!("not a threshold-HE hub message: {e}")).to_string())?;
+        let message: HeHubMessage = serde_json::from_value(body).map_err(|e| {
+            ProtectError::malformed(format!("not a threshold-HE hub message: {e}")).to_string()
+        })?;
         let reply = match message {
-            HeHubMessage::CollectiveKey { session, key } => {
-                self.setup.check_session(&session).and_then(|()| self.on_key(key))
-            }
-            HeHubMessage::KeySwitchRequest { session, ciphertexts } => self
+            HeHubMessage::CollectiveKey { session, key } => self
+                .setup
+                .check_session(&session)
+                .and_then(|()| self.on_key(key)),
+            HeHubMessage::KeySwitchRequest {
+                session,
+                ciphertexts,
+            } => self
                 .setup
                 .check_session(&session)
                 .and_then(|()| self.on_request(ciphertexts)),
             HeHubMessage::Aborted { session, .. } => {
-                self.setup.check_session(&session).map_err(|e| e.to_string())?;
+                self.setup
+                    .check_session(&session)
+                    .map_err(|e| e.to_string())?;
                 self.phase = Phase::Aborted;
                 return Ok(Vec::new());
             }

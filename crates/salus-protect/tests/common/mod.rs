@@ -146,7 +146,12 @@ impl SimNode {
     }
 
     /// Keeps the messages the node still posts before leaving.
-    fn post(&mut self, index: usize, bodies: Vec<serde_json::Value>, out: &mut Vec<(usize, serde_json::Value)>) {
+    fn post(
+        &mut self,
+        index: usize,
+        bodies: Vec<serde_json::Value>,
+        out: &mut Vec<(usize, serde_json::Value)>,
+    ) {
         for body in bodies {
             if self.gone() {
                 return;
@@ -187,7 +192,8 @@ pub fn run(params: &SessionParams, contributions: &[Vec<f64>], run: &Run) -> Rep
                 fresh_seed: [0x80 ^ run.fresh_salt ^ i as u8; 32],
             };
             SimNode {
-                session: node_session(run.mode, &node_params, values.clone()).expect("node session opens"),
+                session: node_session(run.mode, &node_params, values.clone())
+                    .expect("node session opens"),
                 posted: 0,
                 limit: run.posts_before_leaving[i],
             }
@@ -227,7 +233,11 @@ pub fn run(params: &SessionParams, contributions: &[Vec<f64>], run: &Run) -> Rep
         shuffle(&mut outgoing, &mut rng);
         for (to, body) in outgoing {
             let body = round_trip(&body, &mut report.hub_bytes);
-            let i = params.participants.iter().position(|p| p.node_id == to).expect("addressed to a participant");
+            let i = params
+                .participants
+                .iter()
+                .position(|p| p.node_id == to)
+                .expect("addressed to a participant");
             if nodes[i].gone() {
                 continue;
             }
@@ -247,7 +257,11 @@ pub fn run(params: &SessionParams, contributions: &[Vec<f64>], run: &Run) -> Rep
 /// The plain element-wise sum of the given nodes' vectors.
 pub fn plain_sum(contributions: &[Vec<f64>], included: impl Fn(usize) -> bool) -> Vec<f64> {
     let mut sum = vec![0.0; contributions[0].len()];
-    for (_, values) in contributions.iter().enumerate().filter(|(i, _)| included(*i)) {
+    for (_, values) in contributions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| included(*i))
+    {
         sum.iter_mut().zip(values).for_each(|(s, v)| *s += v);
     }
     sum
