@@ -479,7 +479,7 @@ fn validate(spec: &AnonymizationSpec) -> Result<()> {
             PrivacyModel::KAnonymity { k } => *k == 0,
             PrivacyModel::DistinctLDiversity { l, .. }
             | PrivacyModel::RecursiveClDiversity { l, .. } => *l == 0,
-            PrivacyModel::EntropyLDiversity { l, .. } => !(*l >= 1.0),
+            PrivacyModel::EntropyLDiversity { l, .. } => l.is_nan() || *l < 1.0,
             PrivacyModel::EqualDistanceTCloseness { t, .. }
             | PrivacyModel::HierarchicalTCloseness { t, .. } => !(0.0..=1.0).contains(t),
             PrivacyModel::DeltaPresence {
@@ -487,11 +487,13 @@ fn validate(spec: &AnonymizationSpec) -> Result<()> {
                 delta_max,
             } => {
                 spec.research_subset.is_none()
-                    || !(0.0 <= *delta_min && delta_min <= delta_max && *delta_max <= 1.0)
+                    || !((0.0..=1.0).contains(delta_min)
+                        && (0.0..=1.0).contains(delta_max)
+                        && delta_min <= delta_max)
             }
             PrivacyModel::AverageRisk { max } => !(0.0..=1.0).contains(max),
             PrivacyModel::PopulationUniqueness { max, population } => {
-                !(0.0..=1.0).contains(max) || !(*population > 0.0)
+                !(0.0..=1.0).contains(max) || population.is_nan() || *population <= 0.0
             }
         };
         if bad {

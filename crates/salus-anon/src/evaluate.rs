@@ -217,6 +217,9 @@ impl Evaluator<'_> {
         }
     }
 
+    // Classes are held as parallel arrays (keys, counts, outlier flags), so index loops
+    // read more plainly here than zipped iterators.
+    #[allow(clippy::needless_range_loop)]
     fn metric_value(
         &self,
         levels: &[usize],

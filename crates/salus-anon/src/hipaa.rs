@@ -187,6 +187,9 @@ pub fn safe_harbor(table: &Table) -> SafeHarborReport {
     }
 }
 
+/// An identifier category number and the test that recognises a value of it.
+type IdentifierCheck = (u8, fn(&str) -> bool);
+
 fn normalize(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_alphanumeric())
@@ -236,7 +239,7 @@ fn value_category(column: &Column) -> Option<u8> {
     if sample.is_empty() {
         return None;
     }
-    let checks: [(u8, fn(&str) -> bool); 8] = [
+    let checks: [IdentifierCheck; 8] = [
         (6, is_email),
         (7, is_ssn),
         (15, is_ipv4),

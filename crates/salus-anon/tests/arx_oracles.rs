@@ -1,6 +1,7 @@
 //! Known-answer tests against ARX's own JUnit oracles on the Adult data (values and
 //! transformations copied from the files listed in tests/data/PROVENANCE.txt). Each test
 //! names the ARX test class and case index it reproduces.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Property tests: every release satisfies its models (checked by an independent,
 //! naive checker), respects the suppression limit, invents or duplicates no row, and is
 //! the true optimum (brute force over the whole lattice on small inputs).
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -1,5 +1,6 @@
 //! End-to-end tests of the federation: a real hub and real nodes over TLS on
 //! loopback, each with its own SQLite file. Bad input, faults and restarts.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use std::path::PathBuf;
 use std::time::Duration;

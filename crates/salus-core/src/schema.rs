@@ -100,7 +100,7 @@ impl DatasetSchema {
                 ));
             }
             if let Some([lo, hi]) = col.bounds
-                && !(lo < hi)
+                && lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less)
             {
                 return Err(CoreError::invalid(
                     what,

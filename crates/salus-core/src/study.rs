@@ -262,7 +262,11 @@ impl StudySpec {
         }
         match &self.analysis {
             AnalysisSpec::Histogram { edges, .. } => {
-                if edges.len() < 2 || edges.windows(2).any(|w| !(w[0] < w[1])) {
+                if edges.len() < 2
+                    || edges
+                        .windows(2)
+                        .any(|w| w[0].partial_cmp(&w[1]) != Some(std::cmp::Ordering::Less))
+                {
                     return Err(CoreError::invalid(
                         what,
                         "histogram edges must be at least two strictly increasing numbers",
@@ -329,7 +333,7 @@ fn check_grid(grid: &GridSpec) -> Result<(), CoreError> {
         ));
     }
     if let Some(max) = grid.max
-        && !(max > grid.step)
+        && max.partial_cmp(&grid.step) != Some(std::cmp::Ordering::Greater)
     {
         return Err(CoreError::invalid(
             "study spec",

@@ -347,10 +347,10 @@ pub fn number(text: &str) -> Option<Value> {
     if !valid {
         return None;
     }
-    if !body.contains('.') {
-        if let Ok(i) = t.parse::<i64>() {
-            return Some(i.into());
-        }
+    if !body.contains('.')
+        && let Ok(i) = t.parse::<i64>()
+    {
+        return Some(i.into());
     }
     let f: f64 = t.parse().ok()?;
     serde_json::Number::from_f64(f).map(Value::Number)

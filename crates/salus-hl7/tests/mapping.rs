@@ -1,6 +1,7 @@
 //! Segment maps on hand-built messages covering what the samples do not: AL1,
 //! DG1, RXA/RXR (VXU), RXO (pharmacy orders), OBX value types (SN, CWE, TX, DT,
 //! TM), NTE, death, ADT^A08 updates, and missing identifiers.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use salus_hl7::{Message, ResourceSet, Severity, map_message, map_messages, parse};
 use serde_json::{Value, json};

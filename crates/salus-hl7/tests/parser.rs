@@ -1,6 +1,7 @@
 //! Parser behaviour on hand-written edge cases and on generated inputs: separators
 //! from MSH, escapes, nulls, encodings, broken headers and garbage, plus property
 //! tests (never panics; escaped values come back intact; terminators do not matter).
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use proptest::prelude::*;
 use salus_hl7::{Delimiters, Hl7Error, Message, Path, Severity, decode, escape, parse};

@@ -1,6 +1,7 @@
 //! Every sample in tests/data (see PROVENANCE.txt): message counts and structural
 //! diagnostics of the parser, then the FHIR resources and tables of the mapping,
 //! with selected values checked against the message text.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use std::path::PathBuf;
 

@@ -399,19 +399,6 @@ pub fn symmetric_difference(a: &[u8], b: &[u8]) -> u64 {
         .sum()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bit_masks_round_trip_and_difference() {
-        let a = [true, false, true, true, false, false, false, false, true];
-        let b = [true, false, true, false, false, false, false, false, false];
-        assert_eq!(unpack_bits(&pack_bits(&a), a.len()), a);
-        assert_eq!(symmetric_difference(&pack_bits(&a), &pack_bits(&b)), 2);
-    }
-}
-
 /// Tolerance for float sums of charges (a budget spent exactly is not overspent).
 const RHO_SLACK: f64 = 1e-12;
 
@@ -461,4 +448,17 @@ async fn charge_in_tx(
     .execute(&mut *conn)
     .await?;
     Ok(Ok(budget - spent - rho))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_masks_round_trip_and_difference() {
+        let a = [true, false, true, true, false, false, false, false, true];
+        let b = [true, false, true, false, false, false, false, false, false];
+        assert_eq!(unpack_bits(&pack_bits(&a), a.len()), a);
+        assert_eq!(symmetric_difference(&pack_bits(&a), &pack_bits(&b)), 2);
+    }
 }

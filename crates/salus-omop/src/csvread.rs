@@ -297,7 +297,9 @@ mod tests {
         opt("note", Kind::Text),
     ];
 
-    fn read(csv: &str) -> (Vec<(i64, String, Option<f64>, Option<String>)>, Vec<String>) {
+    type Rows = Vec<(i64, String, Option<f64>, Option<String>)>;
+
+    fn read(csv: &str) -> (Rows, Vec<String>) {
         let mut diags = Diagnostics::default();
         let rows = read_table("t.csv", csv.as_bytes(), COLS, &mut diags, |r| {
             Some((

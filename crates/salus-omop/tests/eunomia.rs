@@ -1,6 +1,7 @@
 //! Import of the Eunomia subset (see tests/data/eunomia/PROVENANCE.txt): real row
 //! counts, selected values, and cohorts cross-checked by an independent computation
 //! that reads the same CSVs with `salus_table::read_csv` and plain hash maps.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -214,8 +215,8 @@ impl Independent {
         let ends = op.column("OBSERVATION_PERIOD_END_DATE").unwrap();
         let people = op.numeric("PERSON_ID").unwrap();
         let mut seen: HashMap<i64, usize> = HashMap::new();
-        for i in 0..op.nrows() {
-            let p = people[i].unwrap() as i64;
+        for (i, person) in people.iter().enumerate().take(op.nrows()) {
+            let p = person.unwrap() as i64;
             let k = seen.entry(p).or_insert(0);
             periods.get_mut(&p).unwrap()[*k].1 = ends.display(i).unwrap().into_owned();
             *k += 1;

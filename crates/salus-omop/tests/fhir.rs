@@ -1,6 +1,7 @@
 //! FHIR → OMOP on a real Synthea bundle (tests/data/fhir/PROVENANCE.txt) with the
 //! Eunomia vocabulary (the same Synthea code lists): mapped concepts, the derived
 //! observation period, a CSV round trip through the importer, and a cohort.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use std::fs::File;
 use std::path::PathBuf;

@@ -1,5 +1,7 @@
 //! Hostile and edge-case inputs: missing tables and columns, bad cells with their
 //! positions, duplicates, orphans, and the cohort rules one by one.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
+#![allow(clippy::type_complexity)] // inline fixture tuples read best as written
 
 use salus_omop::{
     CdmImport, CohortSpec, CsvInput, OmopError, analysis_tables, build_cohort, read_cdm,

@@ -86,6 +86,8 @@ pub enum HeNodeMessage {
 /// What the hub sends to a node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
+// A message is built once, serialised and dropped; boxing the key would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum HeHubMessage {
     /// After phase 1: the collective public key.
     CollectiveKey {

@@ -314,8 +314,10 @@ fn arb_values(layout: &Layout, n: usize) -> impl Strategy<Value = Vec<Vec<f64>>>
     prop::collection::vec(row, n)
 }
 
-fn arb_case()
--> impl Strategy<Value = (Layout, usize, usize, Vec<Vec<f64>>, Vec<Option<usize>>, u64)> {
+/// (layout, parties, threshold, each party's values, when each party drops out, seed).
+type Case = (Layout, usize, usize, Vec<Vec<f64>>, Vec<Option<usize>>, u64);
+
+fn arb_case() -> impl Strategy<Value = Case> {
     (arb_layout(), 3usize..8).prop_flat_map(|(layout, n)| {
         let values = arb_values(&layout, n);
         (

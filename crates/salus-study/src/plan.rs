@@ -52,7 +52,7 @@ pub struct StudyPlan {
 enum State {
     Waiting,
     OneShot { sum: Vec<f64> },
-    Model(models::ModelState),
+    Model(Box<models::ModelState>),
 }
 
 impl StudyPlan {
@@ -68,7 +68,7 @@ impl StudyPlan {
             dp_sensitivity(spec, schema)?;
         }
         let state = match models::ModelState::new(spec, schema)? {
-            Some(m) => State::Model(m),
+            Some(m) => State::Model(Box::new(m)),
             None => State::Waiting,
         };
         Ok(StudyPlan {

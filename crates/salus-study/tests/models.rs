@@ -1,6 +1,7 @@
 //! Federated model studies equal pooled fits: GBSG2 split into unequal sites, the
 //! plan driven with the plain sum of the sites' contribution vectors (what the
 //! protection layer delivers), compared with salus-stats fitted on the pooled rows.
+#![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
 use salus_core::schema::DatasetSchema;
 use salus_core::study::StudySpec;

@@ -118,8 +118,11 @@ fn load_cohort(path: &Path) -> anyhow::Result<CohortSpec> {
 
 type Loaded = (Cdm, BTreeMap<String, usize>, Vec<Diagnostic>);
 
+/// CDM tables found (name, file) and the other file names seen beside them.
+type TableFiles = (Vec<(String, PathBuf)>, Vec<String>);
+
 /// The CDM tables found in a directory (file name = table name + `.csv`, any case).
-fn table_files(dir: &Path) -> anyhow::Result<(Vec<(String, PathBuf)>, Vec<String>)> {
+fn table_files(dir: &Path) -> anyhow::Result<TableFiles> {
     let mut found = Vec::new();
     let mut other = Vec::new();
     let entries =

@@ -1,7 +1,7 @@
 //! `salus hub ...`, `salus node ...`, `salus study ...`: the federated network.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -635,9 +635,4 @@ pub fn print_value(json: bool, value: &serde_json::Value, text: &str) {
     } else {
         println!("{text}");
     }
-}
-
-/// Reads a whole file with a clear error.
-pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }

@@ -181,11 +181,14 @@ fn read_input(path: &Path, delimiter: Option<&str>) -> anyhow::Result<(Table, u8
 }
 
 fn fit_options(args: &FitArgs) -> anyhow::Result<FitOptions> {
-    let mut options = FitOptions::default();
-    options.method = match args.method.as_str() {
+    let method = match args.method.as_str() {
         "mst" => Method::Mst,
         "aim" => Method::Aim,
         other => bail!("--method must be mst or aim, not `{other}`"),
+    };
+    let mut options = FitOptions {
+        method,
+        ..FitOptions::default()
     };
     if !args.columns.is_empty() {
         options.domain.columns = Some(args.columns.clone());

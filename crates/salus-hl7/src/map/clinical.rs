@@ -19,10 +19,10 @@ pub(super) fn map_dg1(ctx: &mut Ctx<'_, '_>, dg1: &Segment<'_>) {
         );
         return;
     };
-    if code.get("text").is_none() {
-        if let Some(description) = dg1.text(4) {
-            code["text"] = description.into_owned().into();
-        }
+    if code.get("text").is_none()
+        && let Some(description) = dg1.text(4)
+    {
+        code["text"] = description.into_owned().into();
     }
     let mut c = ctx.resource("Condition", ctx.id_for(dg1));
     let mut category = vec![json!({ "coding": [{

@@ -229,11 +229,11 @@ fn quantity(value: Value, obx: &Segment<'_>) -> Value {
     if let Some(unit) = comp(&units, 2).or_else(|| comp(&units, 1)) {
         q.insert("unit".into(), unit.into());
     }
-    if comp(&units, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM")) {
-        if let Some(code) = comp(&units, 1) {
-            q.insert("system".into(), "http://unitsofmeasure.org".into());
-            q.insert("code".into(), code.into());
-        }
+    if comp(&units, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"))
+        && let Some(code) = comp(&units, 1)
+    {
+        q.insert("system".into(), "http://unitsofmeasure.org".into());
+        q.insert("code".into(), code.into());
     }
     Value::Object(q)
 }

@@ -185,11 +185,11 @@ pub(super) fn amount(seg: &Segment<'_>, value: usize, unit: usize) -> Option<Val
     if let Some(text) = comp(&u, 2).or_else(|| comp(&u, 1)) {
         q.insert("unit".into(), text.into());
     }
-    if comp(&u, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM")) {
-        if let Some(code) = comp(&u, 1) {
-            q.insert("system".into(), "http://unitsofmeasure.org".into());
-            q.insert("code".into(), code.into());
-        }
+    if comp(&u, 3).is_some_and(|s| s.eq_ignore_ascii_case("UCUM"))
+        && let Some(code) = comp(&u, 1)
+    {
+        q.insert("system".into(), "http://unitsofmeasure.org".into());
+        q.insert("code".into(), code.into());
     }
     Some(Value::Object(q))
 }

@@ -182,10 +182,10 @@ impl CohortSpec {
         if self.follow_up.max_days.is_some_and(|d| d < 1) {
             return bad("[follow_up] max_days must be 1 or more");
         }
-        if let (Some(lo), Some(hi)) = (self.index.min_age, self.index.max_age) {
-            if lo > hi {
-                return bad("[index] min_age is above max_age");
-            }
+        if let (Some(lo), Some(hi)) = (self.index.min_age, self.index.max_age)
+            && lo > hi
+        {
+            return bad("[index] min_age is above max_age");
         }
         Ok(())
     }
