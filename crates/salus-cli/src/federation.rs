@@ -131,6 +131,33 @@ impl Federation {
 
     /// Enrolls a node, registers its datasets and policy, and starts its worker.
     /// Returns the time from nothing to an enrolled node.
+    /// Records consent changes on a running node, as its steward would with
+    /// `salus node consent import`: signed, chained receipts whose hashes the node
+    /// reports to the hub's audit log. Returns the receipt hashes.
+    pub async fn record_consent(
+        &self,
+        node: &str,
+        records: &[salus_consent::ConsentRecord],
+    ) -> anyhow::Result<Vec<String>> {
+        let handle = self
+            .nodes
+            .iter()
+            .find(|n| n.name == node)
+            .with_context(|| format!("no node named `{node}`"))?;
+        let identity = salus_node::identity::load(&handle.config)?;
+        let key = ed25519_dalek::SigningKey::from_bytes(&identity.signing_seed()?);
+        let store = NodeStore::open(&handle.config).await?;
+        let stored = salus_node::consent::record(
+            &store,
+            &identity.info.name,
+            &key,
+            records,
+            salus_node::consent::now_seconds(),
+        )
+        .await?;
+        Ok(stored.into_iter().map(|s| s.receipt_hash).collect())
+    }
+
     pub async fn add_node(
         &mut self,
         name: &str,

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies/{id}/failure", post(node_failure))
         .route("/messages", post(protocol_message))
         .route("/cosign", post(cosign))
+        .route("/consent-receipts", post(consent_receipts))
         .layer(DefaultBodyLimit::max(256 * 1024 * 1024));
     let v1 = Router::new()
         .route(
@@ -481,6 +482,28 @@ async fn cosign(
     Ok(Json(
         serde_json::json!({"tree_size": c.tree_size, "recorded": true}),
     ))
+}
+
+/// A node reports the hashes of consent receipts it issued; each becomes a
+/// `consent.changed` audit entry (the hub never sees the consent itself).
+async fn consent_receipts(
+    State(s): State<AppState>,
+    AuthNode(node): AuthNode,
+    Json(report): Json<salus_wire::ConsentReceiptReport>,
+) -> Result<Json<serde_json::Value>, HubError> {
+    for r in &report.receipts {
+        if r.hash.len() != 64 || !r.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(HubError::Invalid(format!(
+                "consent receipt {} has no SHA-256 hex hash",
+                r.sequence
+            )));
+        }
+    }
+    s.coordinator
+        .store()
+        .record_consent_receipts(&node, &report.receipts)
+        .await?;
+    Ok(Json(serde_json::json!({"recorded": report.receipts.len()})))
 }
 
 /// `GET /v1/audit/key`: the log's verifier key, for auditors to pin.

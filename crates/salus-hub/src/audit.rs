@@ -75,6 +75,14 @@ impl AuditEvent {
                     result_hash,
                     privacy: f.get("privacy").cloned().unwrap_or(serde_json::Value::Null),
                 }),
+            ("consent.changed", _) => text("receipt_sha256")
+                .and_then(|h| Hash::from_hex(&h))
+                .zip(text("node"))
+                .map(|(receipt_hash, node_id)| E::ConsentChanged {
+                    node_id,
+                    receipt_hash,
+                    receipt_sequence: f.get("sequence").and_then(|v| v.as_u64()).unwrap_or(0),
+                }),
             _ => None,
         };
         let event = typed.unwrap_or_else(|| E::Other {

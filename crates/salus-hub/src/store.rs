@@ -500,6 +500,28 @@ impl Store {
         Ok(())
     }
 
+    /// Logs consent receipt hashes reported by a node (one entry each, one commit).
+    pub async fn record_consent_receipts(
+        &self,
+        node: &NodeRecord,
+        receipts: &[salus_wire::ConsentReceiptRef],
+    ) -> Result<(), HubError> {
+        if receipts.is_empty() {
+            return Ok(());
+        }
+        let events = receipts
+            .iter()
+            .map(|r| {
+                AuditEvent::new(
+                    "consent.changed",
+                    serde_json::json!({"node": node.name, "sequence": r.sequence, "receipt_sha256": r.hash.to_ascii_lowercase()}),
+                )
+            })
+            .collect();
+        let w = self.begin().await?;
+        w.commit(events).await
+    }
+
     /// The nodes holding a dataset, with their schema (active nodes only).
     pub async fn dataset_holders(
         &self,

@@ -112,6 +112,13 @@ pub fn register(
         ));
     }
     schema.validate()?;
+    for c in &schema.categories {
+        c.parse::<salus_consent::DataCategory>().map_err(|e| {
+            NodeError::Invalid(format!(
+                "schema category `{c}`: {e}; use demographics, diagnoses, labs, medications, procedures, encounters, genomics, imaging or other:<code>"
+            ))
+        })?;
+    }
     let path = std::fs::canonicalize(path).map_err(|e| NodeError::io(path, e))?;
     let table = read(&path, &schema, delimiter)?;
     validate(&table, &schema)?;

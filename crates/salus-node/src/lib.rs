@@ -13,6 +13,7 @@
 //! Invariant: nothing that leaves this crate over the network contains patient rows:
 //! only decisions, protocol messages of the protection layer and cosignatures.
 
+pub mod consent;
 pub mod datasets;
 pub mod identity;
 pub mod store;

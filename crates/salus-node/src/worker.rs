@@ -91,6 +91,7 @@ impl Worker {
                     announced = true;
                 }
                 self.send_decisions().await?;
+                self.report_consent_receipts().await?;
                 self.poll_once().await
             };
             let result = tokio::select! {
@@ -137,6 +138,26 @@ impl Worker {
             let _: serde_json::Value = self.client.post("/node/datasets", &body).await?;
         }
         Ok(())
+    }
+
+    /// Sends the hashes of consent receipts the hub has not yet logged.
+    async fn report_consent_receipts(&self) -> Result<(), NodeError> {
+        let pending = crate::consent::unreported(&self.store).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let body = salus_wire::ConsentReceiptReport {
+            receipts: pending
+                .iter()
+                .map(|p| salus_wire::ConsentReceiptRef {
+                    sequence: p.sequence,
+                    hash: p.hash.clone(),
+                })
+                .collect(),
+        };
+        let _: serde_json::Value = self.client.post("/node/consent-receipts", &body).await?;
+        let rows: Vec<i64> = pending.iter().map(|p| p.row).collect();
+        crate::consent::mark_reported(&self.store, &rows).await
     }
 
     async fn send_decisions(&self) -> Result<(), NodeError> {
@@ -437,13 +458,16 @@ impl Worker {
                 consent_excluded: excluded as u64,
             });
         }
-        let cohort = Cohort::select(table, &study.spec.cohort, |_| true)
-            .map_err(|e| CohortError::Other(e.into()))?;
         let record = self
             .store
             .dataset(&study.spec.dataset)
             .await
             .map_err(CohortError::Other)?;
+        let consent = self
+            .consent_for(study, table, &record.schema, policy)
+            .await?;
+        let cohort = Cohort::select(table, &study.spec.cohort, |i| consent.permits(i))
+            .map_err(|e| CohortError::Other(e.into()))?;
         let parameters = salus_study::plan::parameter_count(&study.spec, &record.schema);
         policy
             .check_cohort(cohort.len(), parameters)
@@ -471,6 +495,37 @@ impl Worker {
             .await
             .map_err(CohortError::Other)?;
         Ok(cohort)
+    }
+
+    /// Consent of every row's patient to this study's use, evaluated now. A node that
+    /// cannot evaluate consent (no patient key, an unknown purpose) refuses the study.
+    async fn consent_for(
+        &self,
+        study: &NodeStudy,
+        table: &Table,
+        schema: &salus_core::schema::DatasetSchema,
+        policy: &NodePolicy,
+    ) -> Result<crate::consent::CohortConsent, CohortError> {
+        let refuse = |e: NodeError| {
+            CohortError::Refused(Refusal {
+                rule: "consent".into(),
+                message: e.to_string(),
+            })
+        };
+        let records = crate::consent::records(&self.store)
+            .await
+            .map_err(CohortError::Other)?;
+        let registry = crate::consent::registry(records, policy.consent_default)
+            .map_err(CohortError::Other)?;
+        let wanted = crate::consent::StudyUse::of(&study.spec, schema).map_err(refuse)?;
+        crate::consent::CohortConsent::evaluate(
+            &registry,
+            table,
+            schema,
+            &wanted,
+            crate::consent::now_seconds(),
+        )
+        .map_err(refuse)
     }
 
     /// Per-round secret for DP noise: the same on every re-run of a round, so a re-run

@@ -180,6 +180,22 @@ pub struct Cosignature {
     pub signature: String,
 }
 
+/// `POST /v1/node/consent-receipts`: hashes of consent receipts the node issued, for
+/// the audit log. Never the consent record or the patient pseudonym.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsentReceiptReport {
+    pub receipts: Vec<ConsentReceiptRef>,
+}
+
+/// One consent receipt, by hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsentReceiptRef {
+    /// Position in the node's receipt chain.
+    pub sequence: u64,
+    /// Hex SHA-256 of the signed receipt.
+    pub hash: String,
+}
+
 /// `POST /v1/node/studies/{id}/decision`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Decision {

@@ -257,7 +257,7 @@ pub fn run(command: ConsentCommand) -> anyhow::Result<()> {
     }
 }
 
-fn read_fhir(path: &Path) -> anyhow::Result<Vec<Value>> {
+pub fn read_fhir(path: &Path) -> anyhow::Result<Vec<Value>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Ok(value) = serde_json::from_str::<Value>(&text) {

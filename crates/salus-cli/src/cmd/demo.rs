@@ -63,6 +63,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     .await?;
     say(&format!("[1/4] hub listening on {}", fed.hub_url()));
     let mut enroll_secs = Vec::new();
+    let mut consent_summary = Vec::new();
     for site in &sites {
         let policy = NodePolicy::from_text(&site.policy)?;
         let schemas = site
@@ -80,6 +81,31 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             .add_node(&site.name, &site.organisation, &datasets, Some(&policy))
             .await?;
         enroll_secs.push(t.as_secs_f64());
+        let gbsg2_file = site
+            .datasets
+            .iter()
+            .find(|(name, ..)| name == "gbsg2")
+            .map(|(_, file, _)| file.clone());
+        if let Some(file) = gbsg2_file
+            && let Some(bundle) = demo_data::consent_bundle(site, &file)?
+        {
+            let path = work.join(format!("{}-consent.json", site.name));
+            std::fs::write(&path, serde_json::to_vec_pretty(&bundle)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            let import = salus_consent::import_fhir(&bundle);
+            let receipts = fed.record_consent(&site.name, &import.records).await?;
+            consent_summary.push(serde_json::json!({
+                "node": site.name,
+                "fhir_bundle": path.display().to_string(),
+                "records": receipts.len(),
+                "diagnostics": import.diagnostics,
+            }));
+            say(&format!(
+                "[2/4] {}: imported {} FHIR Consent objections (signed receipts, hashes in the audit log)",
+                site.name,
+                receipts.len()
+            ));
+        }
         say(&format!(
             "[2/4] enrolled {} ({}, {} patients) in {:.0} ms",
             site.name,
@@ -145,6 +171,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "sites": sites.len(),
         "dataset": dataset_json(&sites),
         "enrollment_seconds": enroll_secs,
+        "consent": consent_summary,
         "studies": studies,
         "audit": audit,
         "total_seconds": started.elapsed().as_secs_f64(),

@@ -101,6 +101,50 @@ pub fn split_gbsg2(dir: &Path) -> anyhow::Result<Vec<Site>> {
     Ok(sites)
 }
 
+/// The demo's consent records for one site, as a FHIR R4 Bundle of `Consent`
+/// resources the way a hospital's consent system would export them: patients whose
+/// pseudonym number is a multiple of 11 objected to research use (opt-out), and those
+/// at a multiple of 17 refused only the named Kaplan-Meier study. Public data sets carry
+/// no consent, so these records are generated; they exercise the real import and
+/// enforcement path. Returns `None` for sites without consent records.
+pub fn consent_bundle(site: &Site, gbsg2_file: &Path) -> anyhow::Result<Option<serde_json::Value>> {
+    if site.name != "site-a" {
+        return Ok(None);
+    }
+    let table = salus_table::read_csv_path(gbsg2_file, &CsvOptions::default())
+        .with_context(|| format!("reading {}", gbsg2_file.display()))?;
+    let pids = table.column("pid")?;
+    let mut entries = Vec::new();
+    for r in 0..table.nrows() {
+        let Some(pid) = pids.display(r) else { continue };
+        let number: u32 = pid.trim_start_matches('G').parse().unwrap_or(1);
+        let purpose = if number.is_multiple_of(11) {
+            serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HRESCH"})
+        } else if number.is_multiple_of(17) {
+            serde_json::json!({"system": salus_consent::fhir::STUDY_SYSTEM, "code": KM_STUDY_NAME})
+        } else {
+            continue;
+        };
+        entries.push(serde_json::json!({"resource": {
+            "resourceType": "Consent",
+            "id": format!("objection-{pid}"),
+            "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "research"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "57016-8"}]}],
+            "patient": {"reference": format!("Patient/{pid}")},
+            "dateTime": "2024-03-01T09:00:00Z",
+            "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTOUT"}]},
+            "provision": {"type": "deny", "purpose": [purpose]}
+        }}));
+    }
+    Ok(Some(
+        serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": entries}),
+    ))
+}
+
+/// The Kaplan-Meier study's name (some demo patients refused that study only).
+const KM_STUDY_NAME: &str = "Recurrence-free survival by hormonal therapy";
+
 fn read_heart() -> anyhow::Result<Table> {
     let schema = salus_core::schema::DatasetSchema::from_text(HEART_SCHEMA)?;
     let mut opts = CsvOptions::default();

@@ -28,6 +28,18 @@ pub fn summary(report: &Value) -> String {
             headline(s)
         ));
     }
+    if let Some(consent) = report["consent"].as_array().filter(|c| !c.is_empty()) {
+        let records: u64 = consent.iter().filter_map(|c| c["records"].as_u64()).sum();
+        let excluded: Vec<String> = studies
+            .iter()
+            .filter_map(|s| s["privacy"]["consent_excluded"].as_u64())
+            .map(|n| n.to_string())
+            .collect();
+        out.push_str(&format!(
+            "Consent: {records} FHIR Consent objections imported; patients excluded per study: {}\n",
+            excluded.join(", ")
+        ));
+    }
     if let Some(audit) = report.get("audit").filter(|a| !a.is_null()) {
         out.push_str(&format!(
             "Audit log: {} entries, {} checkpoints, {} witness cosignatures, valid: {}\n",

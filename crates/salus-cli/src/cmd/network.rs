@@ -237,6 +237,17 @@ pub enum NodeCommand {
         dir: NodeDir,
         study: String,
     },
+    /// Patient consent held by this node (enforced when each study's cohort is frozen).
+    #[command(subcommand)]
+    Consent(NodeConsentCommand),
+    /// Clear the audit-log fork alarm after the hub operator explained the divergence.
+    ClearAlarm {
+        #[command(flatten)]
+        dir: NodeDir,
+        /// Also forget the last witnessed checkpoint and accept the hub's current history.
+        #[arg(long)]
+        forget_history: bool,
+    },
     /// Refuse a study waiting for the steward.
     Refuse {
         #[command(flatten)]
@@ -244,6 +255,44 @@ pub enum NodeCommand {
         study: String,
         #[arg(long, default_value = "refused by the data steward")]
         reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeConsentCommand {
+    /// Import FHIR R4 Consent resources (a resource, Bundle, array or NDJSON); each
+    /// becomes a consent record with a signed receipt, its hash logged by the hub.
+    Import {
+        #[command(flatten)]
+        dir: NodeDir,
+        /// FHIR files.
+        #[arg(long = "fhir", required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a patient's withdrawal (deny) for a purpose, effective for every later study.
+    Withdraw {
+        #[command(flatten)]
+        dir: NodeDir,
+        /// Patient pseudonym (the dataset's `patient_key` value).
+        #[arg(long)]
+        patient: String,
+        /// Purpose withdrawn: research (covers every study), study:<name>, commercial, ...
+        #[arg(long, default_value = "research")]
+        purpose: String,
+        /// Where to write the signed receipt for the patient.
+        #[arg(long)]
+        receipt_out: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Summarise the consent records (counts and the receipt chain head; no pseudonyms).
+    Status {
+        #[command(flatten)]
+        dir: NodeDir,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -317,6 +366,18 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
                     id.info.name, id.info.organisation
                 ),
             );
+            Ok(())
+        }
+        NodeCommand::Consent(c) => node_consent(c).await,
+        NodeCommand::ClearAlarm {
+            dir,
+            forget_history,
+        } => {
+            let store = NodeStore::open(&NodeConfig::new(&dir.data_dir)).await?;
+            match salus_node::witness::clear_alarm(&store, forget_history).await? {
+                Some(alarm) => println!("cleared the audit-log alarm: {alarm:?}"),
+                None => println!("no audit-log alarm was raised on this node"),
+            }
             Ok(())
         }
         NodeCommand::Serve { dir } => {
@@ -634,5 +695,135 @@ pub fn print_value(json: bool, value: &serde_json::Value, text: &str) {
         );
     } else {
         println!("{text}");
+    }
+}
+
+/// The node's receipt signer: its identity key and name (the node must be enrolled).
+fn consent_signer(config: &NodeConfig) -> anyhow::Result<(String, ed25519_dalek::SigningKey)> {
+    let identity = salus_node::identity::load(config)
+        .context("consent receipts are signed with the node identity: enroll the node first")?;
+    let seed = identity.signing_seed()?;
+    Ok((
+        identity.info.name.clone(),
+        ed25519_dalek::SigningKey::from_bytes(&seed),
+    ))
+}
+
+async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
+    use salus_node::consent;
+    match command {
+        NodeConsentCommand::Import { dir, files, json } => {
+            let config = NodeConfig::new(&dir.data_dir);
+            let (issuer, key) = consent_signer(&config)?;
+            let mut records = Vec::new();
+            let mut diagnostics = Vec::new();
+            for f in &files {
+                for value in super::consent::read_fhir(f)? {
+                    let import = salus_consent::import_fhir(&value);
+                    records.extend(import.records);
+                    diagnostics.extend(
+                        import
+                            .diagnostics
+                            .into_iter()
+                            .map(|d| format!("{}: {d}", f.display())),
+                    );
+                }
+            }
+            if records.is_empty() {
+                bail!(
+                    "no usable Consent resources in {} file(s): {}",
+                    files.len(),
+                    diagnostics.join("; ")
+                );
+            }
+            let store = NodeStore::open(&config).await?;
+            let stored =
+                consent::record(&store, &issuer, &key, &records, consent::now_seconds()).await?;
+            let v = serde_json::json!({
+                "imported": stored.len(),
+                "receipts": stored.iter().map(|s| serde_json::json!({"record": s.record.id, "sequence": s.receipt.body.sequence, "sha256": s.receipt_hash})).collect::<Vec<_>>(),
+                "diagnostics": diagnostics,
+            });
+            print_value(
+                json,
+                &v,
+                &format!(
+                    "imported {} consent record(s) with signed receipts ({} note(s)); the node reports their hashes to the hub's audit log",
+                    stored.len(),
+                    diagnostics.len()
+                ),
+            );
+            Ok(())
+        }
+        NodeConsentCommand::Withdraw {
+            dir,
+            patient,
+            purpose,
+            receipt_out,
+            json,
+        } => {
+            let config = NodeConfig::new(&dir.data_dir);
+            let (issuer, key) = consent_signer(&config)?;
+            let purpose: salus_consent::Purpose = purpose
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--purpose: {e}"))?;
+            let now = consent::now_seconds();
+            let id = format!(
+                "withdrawal-{}-{now}",
+                hex::encode(rand::random::<[u8; 6]>())
+            );
+            let record = salus_consent::ConsentRecord::new(
+                &id,
+                &patient,
+                now,
+                "node-cli",
+                salus_consent::Provision::all(salus_consent::Decision::Deny)
+                    .for_purposes(vec![purpose]),
+            );
+            let store = NodeStore::open(&config).await?;
+            let stored = consent::record(&store, &issuer, &key, &[record], now).await?;
+            let s = &stored[0];
+            if let Some(path) = &receipt_out {
+                std::fs::write(path, s.receipt.to_json()?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let v = serde_json::json!({"record": s.record.id, "sequence": s.receipt.body.sequence, "sha256": s.receipt_hash});
+            print_value(
+                json,
+                &v,
+                &format!(
+                    "withdrawal recorded (receipt {} sha256 {}); every study frozen from now on excludes this patient",
+                    s.receipt.body.sequence, s.receipt_hash
+                ),
+            );
+            Ok(())
+        }
+        NodeConsentCommand::Status { dir, json } => {
+            let config = NodeConfig::new(&dir.data_dir);
+            let store = NodeStore::open(&config).await?;
+            let policy = store.policy().await?;
+            let records = consent::records(&store).await?;
+            let patients: std::collections::BTreeSet<&str> =
+                records.iter().map(|r| r.patient.as_str()).collect();
+            let pending = consent::unreported(&store).await?;
+            let v = serde_json::json!({
+                "default": policy.consent_default,
+                "records": records.len(),
+                "patients": patients.len(),
+                "receipts_not_yet_logged": pending.len(),
+            });
+            print_value(
+                json,
+                &v,
+                &format!(
+                    "{} consent record(s) for {} patient(s); default {:?}; {} receipt hash(es) not yet in the hub's audit log",
+                    records.len(),
+                    patients.len(),
+                    policy.consent_default,
+                    pending.len()
+                ),
+            );
+            Ok(())
+        }
     }
 }
