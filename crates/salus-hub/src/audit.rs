@@ -312,6 +312,7 @@ impl AuditLog {
         if events.is_empty() {
             return Ok(Staged::default());
         }
+        self.catch_up(tx).await?;
         let now = now_ms();
         let time = (now / 1000).max(0) as u64;
         let batch = self
@@ -338,6 +339,68 @@ impl AuditLog {
         .execute(&mut **tx)
         .await?;
         Ok(Staged { batch: Some(batch) })
+    }
+
+    /// Another process on the same database (the offline `salus hub invite` or
+    /// `salus hub token` while the server runs) may have appended entries: read them
+    /// inside this transaction, check their leaf hashes, and extend the in-memory tree
+    /// so the next index is the database's next index.
+    async fn catch_up(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ) -> Result<(), HubError> {
+        let known = self.lock().log.size();
+        let rows = sqlx::query(
+            "SELECT idx, entry, leaf_hash FROM audit_entries WHERE idx >= $1 ORDER BY idx",
+        )
+        .bind(known as i64)
+        .fetch_all(&mut **tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut leaves = self.lock().log.tree().leaves().to_vec();
+        for r in &rows {
+            let idx: i64 = r.try_get("idx")?;
+            if idx != leaves.len() as i64 {
+                return Err(HubError::Corrupt(format!(
+                    "audit entry {} is missing (found {idx})",
+                    leaves.len()
+                )));
+            }
+            let entry: String = r.try_get("entry")?;
+            let stored = Hash::from_hex(&r.try_get::<String, _>("leaf_hash")?)
+                .filter(|h| *h == leaf_hash(entry.as_bytes()))
+                .ok_or_else(|| {
+                    HubError::Corrupt(format!(
+                        "audit entry {idx} does not match its recorded leaf hash: the audit table was edited"
+                    ))
+                })?;
+            leaves.push(stored);
+        }
+        let latest = sqlx::query(
+            "SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| {
+            Ok::<_, HubError>((
+                r.try_get::<i64, _>("tree_size")? as u64,
+                r.try_get::<String, _>("note")?,
+            ))
+        })
+        .transpose()?;
+        let log = salus_audit::AuditLog::restore(self.verifier.name(), self.key.clone(), leaves)
+            .map_err(audit_err)?;
+        tracing::info!(
+            from = known,
+            to = log.size(),
+            "audit log extended by another writer on the same database"
+        );
+        let mut st = self.lock();
+        st.log = log;
+        st.latest = latest;
+        Ok(())
     }
 
     /// Publishes committed entries and their checkpoint.

@@ -527,8 +527,18 @@ pub enum StudyCommand {
         /// Wait until the study completes or fails, then print its result.
         #[arg(long)]
         wait: bool,
+        /// Your key file from `salus study keygen` (needed for threshold-he studies:
+        /// the result is encrypted to its public half and opened with its secret half).
+        #[arg(long)]
+        researcher_key: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+    /// Create a researcher key pair for threshold-HE studies (keep the file secret).
+    Keygen {
+        /// File to write (created with owner-only permissions; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Show a study's status.
     Status {
@@ -543,6 +553,9 @@ pub enum StudyCommand {
         #[command(flatten)]
         access: HubAccess,
         id: String,
+        /// Your key file, to open a threshold-HE result.
+        #[arg(long)]
+        researcher_key: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -572,18 +585,28 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
             access,
             spec,
             wait,
+            researcher_key,
             json,
         } => {
             let text = std::fs::read_to_string(&spec)
                 .with_context(|| format!("reading {}", spec.display()))?;
             let spec = StudySpec::from_toml(&text)?;
+            let keys = researcher_key
+                .as_deref()
+                .map(read_researcher_key)
+                .transpose()?;
+            if spec.protection.as_str() == "threshold-he" && keys.is_none() {
+                bail!(
+                    "a threshold-he study is encrypted to the researcher's key: create one with `salus study keygen --out my.key` and pass `--researcher-key my.key`"
+                );
+            }
             let client = access.client()?;
             let info: StudyInfo = client
                 .post(
                     "/studies",
                     &SubmitStudy {
                         spec,
-                        researcher_key: None,
+                        researcher_key: keys.as_ref().map(|k| k.public.clone()),
                     },
                 )
                 .await?;
@@ -595,19 +618,51 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let result = wait_for(&client, &info.id, Duration::from_secs(600)).await?;
+            let mut result = wait_for(&client, &info.id, Duration::from_secs(600)).await?;
+            if let Some(k) = &keys {
+                salus_cli::federation::open_encrypted_result(&k.secret, &mut result)?;
+            }
             print_result(json, &result)
+        }
+        StudyCommand::Keygen { out } => {
+            let (secret, public) = salus_protect::ResearcherKeys::generate(&mut rand::rng())
+                .map_err(|e| anyhow::anyhow!("generating the key: {e}"))?;
+            let key_id = salus_protect::ResearcherKeys::key_id(&public)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = serde_json::to_string_pretty(&ResearcherKeyFile {
+                format: "salus-researcher-key/v1".into(),
+                key_id: key_id.clone(),
+                public,
+                secret,
+            })?;
+            write_new_secret(&out, &text)?;
+            println!("wrote researcher key {key_id} to {}", out.display());
+            Ok(())
         }
         StudyCommand::Status { access, id, json } => {
             let info: StudyInfo = access.client()?.get(&format!("/studies/{id}")).await?;
             print_value(json, &serde_json::to_value(&info)?, &status_line(&info));
             Ok(())
         }
-        StudyCommand::Result { access, id, json } => {
-            let r: StudyResult = access
+        StudyCommand::Result {
+            access,
+            id,
+            researcher_key,
+            json,
+        } => {
+            let mut r: StudyResult = access
                 .client()?
                 .get(&format!("/studies/{id}/result"))
                 .await?;
+            if r.result.get("encrypted_sum").is_some() {
+                let Some(path) = &researcher_key else {
+                    bail!(
+                        "this result is encrypted to your key: pass `--researcher-key FILE` (the file from `salus study keygen`)"
+                    );
+                };
+                let keys = read_researcher_key(path)?;
+                salus_cli::federation::open_encrypted_result(&keys.secret, &mut r)?;
+            }
             print_result(json, &r)
         }
         StudyCommand::List { access, json } => {
@@ -826,4 +881,48 @@ async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A researcher's threshold-HE key pair on disk.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ResearcherKeyFile {
+    format: String,
+    key_id: String,
+    public: String,
+    secret: String,
+}
+
+fn read_researcher_key(path: &std::path::Path) -> anyhow::Result<ResearcherKeyFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the researcher key {}", path.display()))?;
+    let keys: ResearcherKeyFile = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a researcher key file (create one with `salus study keygen`)",
+            path.display()
+        )
+    })?;
+    let public = salus_protect::ResearcherKeys::public_from_secret(&keys.secret)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if public != keys.public {
+        bail!(
+            "{}: the public key does not belong to the secret key; the file is damaged",
+            path.display()
+        );
+    }
+    Ok(keys)
+}
+
+/// Writes a secret file that must not exist yet, readable by its owner only.
+fn write_new_secret(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }

@@ -286,3 +286,31 @@ async fn a_stopped_hub_database_exports_read_only() {
             .is_err()
     );
 }
+
+/// `salus hub invite` / `salus hub token` write to the database of a running hub from
+/// another process: both writers must keep one consistent log.
+#[tokio::test]
+async fn a_second_writer_on_the_same_database_keeps_one_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = open(dir.path()).await;
+    server.create_invite("Hospital A", 60).await.unwrap();
+    // The offline CLI opens the same files while the server runs.
+    let cli = open(dir.path()).await;
+    cli.create_invite("Hospital B", 60).await.unwrap();
+    cli.create_token("alice", "lab", "researcher", 60)
+        .await
+        .unwrap();
+    // The server's next change lands after the CLI's entries, not on top of them.
+    server.create_invite("Hospital C", 60).await.unwrap();
+    cli.create_invite("Hospital D", 60).await.unwrap();
+    server
+        .create_token("bob", "lab", "researcher", 60)
+        .await
+        .unwrap();
+    for store in [&server, &cli] {
+        let report = verify_export(&store.audit_export().await.unwrap());
+        assert!(report.valid, "{:?}", report.problems);
+        assert_eq!(report.entries, 6);
+    }
+    assert_eq!(server.audit.lock().log.size(), 6);
+}
