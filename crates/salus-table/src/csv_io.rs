@@ -65,6 +65,10 @@ pub fn read_csv_path(path: &Path, options: &CsvOptions) -> Result<Table, TableEr
 }
 
 /// Reads CSV from any reader (header line required) into a table.
+///
+/// One pass stores each column's cells as raw bytes in one buffer (no allocation per
+/// cell); columns are then typed and converted in parallel, each buffer freed as soon
+/// as its column is built, so peak memory stays near the file size plus the result.
 pub fn read_csv(reader: impl Read, options: &CsvOptions) -> Result<Table, TableError> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(options.delimiter)
@@ -80,21 +84,162 @@ pub fn read_csv(reader: impl Read, options: &CsvOptions) -> Result<Table, TableE
     if headers.is_empty() || headers.iter().all(String::is_empty) {
         return Err(TableError::Empty);
     }
-    let mut cells: Vec<Vec<Option<String>>> = vec![Vec::new(); headers.len()];
-    let mut record = csv::StringRecord::new();
-    while rdr.read_record(&mut record).map_err(|e| csv_error(&e))? {
-        for (col, field) in cells.iter_mut().zip(record.iter()) {
-            let value = if options.trim { field.trim() } else { field };
-            let missing = options.missing.iter().any(|m| m == value);
-            col.push((!missing).then(|| value.to_string()));
+    let missing: Vec<&[u8]> = options.missing.iter().map(|m| m.as_bytes()).collect();
+    let mut raw: Vec<RawColumn> = headers.iter().map(|_| RawColumn::default()).collect();
+    let mut record = csv::ByteRecord::new();
+    while rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(&e))?
+    {
+        for (col, field) in raw.iter_mut().zip(record.iter()) {
+            let value = if options.trim {
+                field.trim_ascii()
+            } else {
+                field
+            };
+            col.push(value, missing.contains(&value));
         }
     }
-    let columns = headers
-        .into_iter()
-        .zip(cells)
-        .map(|(name, values)| typed_column(name, values, options))
-        .collect::<Result<Vec<_>, _>>()?;
+    let jobs: Vec<(String, RawColumn)> = headers.into_iter().zip(raw).collect();
+    let columns = convert_parallel(jobs, options)?;
     Table::new(columns)
+}
+
+/// Bit marking a missing cell in [`RawColumn::ends`].
+const MISSING: u64 = 1 << 63;
+
+/// One column's cells as read: their bytes back to back and where each ends.
+#[derive(Default)]
+struct RawColumn {
+    bytes: Vec<u8>,
+    ends: Vec<u64>,
+}
+
+impl RawColumn {
+    fn push(&mut self, value: &[u8], missing: bool) {
+        if missing {
+            self.ends.push(self.bytes.len() as u64 | MISSING);
+        } else {
+            self.bytes.extend_from_slice(value);
+            self.ends.push(self.bytes.len() as u64);
+        }
+    }
+
+    /// The cells in order (`None` for missing).
+    fn cells(&self) -> impl Iterator<Item = Option<&[u8]>> {
+        let mut start = 0usize;
+        self.ends.iter().map(move |&e| {
+            if e & MISSING != 0 {
+                return None;
+            }
+            let end = e as usize;
+            let cell = &self.bytes[start..end];
+            start = end;
+            Some(cell)
+        })
+    }
+}
+
+/// Types and converts columns on up to four threads (each column independently).
+fn convert_parallel(
+    jobs: Vec<(String, RawColumn)>,
+    options: &CsvOptions,
+) -> Result<Vec<Column>, TableError> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4)
+        .min(jobs.len());
+    if threads <= 1 {
+        return jobs
+            .into_iter()
+            .map(|(name, raw)| typed_column(name, raw, options))
+            .collect();
+    }
+    let mut slots: Vec<Option<(String, RawColumn)>> = jobs.into_iter().map(Some).collect();
+    let n = slots.len();
+    let mut chunks: Vec<Vec<(usize, (String, RawColumn))>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (i, slot) in slots.iter_mut().enumerate() {
+        if let Some(job) = slot.take() {
+            chunks[i % threads].push((i, job));
+        }
+    }
+    let results: Vec<Vec<(usize, Result<Column, TableError>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(i, (name, raw))| (i, typed_column(name, raw, options)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut out: Vec<Option<Column>> = (0..n).map(|_| None).collect();
+    for (i, column) in results.into_iter().flatten() {
+        out[i] = Some(column?);
+    }
+    out.into_iter()
+        .map(|c| {
+            c.ok_or_else(|| TableError::Csv {
+                location: "input".into(),
+                message: "a column could not be converted (internal error); please report it"
+                    .into(),
+            })
+        })
+        .collect()
+}
+
+fn typed_column(name: String, raw: RawColumn, options: &CsvOptions) -> Result<Column, TableError> {
+    if options.text_columns.contains(&name) {
+        return text_column(name, &raw, options);
+    }
+    let must_be_numeric = options.numeric_columns.contains(&name);
+    let mut numbers = Vec::with_capacity(raw.ends.len());
+    for (row, cell) in raw.cells().enumerate() {
+        let Some(bytes) = cell else {
+            numbers.push(None);
+            continue;
+        };
+        match std::str::from_utf8(bytes).ok().and_then(parse_number) {
+            Some(x) => numbers.push(Some(x)),
+            None if must_be_numeric => {
+                return Err(TableError::Csv {
+                    location: format!("line {}, column `{name}`", row + 2),
+                    message: "expected a number; fix the value or mark it missing".into(),
+                });
+            }
+            None => return text_column(name, &raw, options),
+        }
+    }
+    Ok(Column::numeric(name, numbers))
+}
+
+fn text_column(name: String, raw: &RawColumn, options: &CsvOptions) -> Result<Column, TableError> {
+    let mut values = Vec::with_capacity(raw.ends.len());
+    for (row, cell) in raw.cells().enumerate() {
+        let Some(bytes) = cell else {
+            values.push(None);
+            continue;
+        };
+        let text = std::str::from_utf8(bytes).map_err(|_| TableError::Csv {
+            location: format!("line {}, column `{name}`", row + 2),
+            message: "text is not valid UTF-8; re-encode the file as UTF-8".into(),
+        })?;
+        // Bytes were trimmed of ASCII blanks; trim Unicode blanks too, then re-check
+        // the missing markers on the trimmed text.
+        let text = if options.trim { text.trim() } else { text };
+        let missing = options.missing.iter().any(|m| m == text);
+        values.push((!missing).then(|| text.to_string()));
+    }
+    Ok(Column::text(name, values))
 }
 
 fn csv_error(e: &csv::Error) -> TableError {
@@ -114,34 +259,6 @@ fn csv_error(e: &csv::Error) -> TableError {
         _ => e.to_string(),
     };
     TableError::Csv { location, message }
-}
-
-fn typed_column(
-    name: String,
-    values: Vec<Option<String>>,
-    options: &CsvOptions,
-) -> Result<Column, TableError> {
-    if options.text_columns.contains(&name) {
-        return Ok(Column::text(name, values));
-    }
-    let must_be_numeric = options.numeric_columns.contains(&name);
-    let mut numbers = Vec::with_capacity(values.len());
-    for (row, v) in values.iter().enumerate() {
-        match v {
-            None => numbers.push(None),
-            Some(s) => match parse_number(s) {
-                Some(x) => numbers.push(Some(x)),
-                None if must_be_numeric => {
-                    return Err(TableError::Csv {
-                        location: format!("line {}, column `{name}`", row + 2),
-                        message: "expected a number; fix the value or mark it missing".into(),
-                    });
-                }
-                None => return Ok(Column::text(name, values)),
-            },
-        }
-    }
-    Ok(Column::numeric(name, numbers))
 }
 
 /// Parses a cell as a number unless it looks like a code (leading zeros, `+` signs,
@@ -228,6 +345,36 @@ mod tests {
         assert_eq!(t.numeric("a").unwrap(), &[Some(1.0), Some(2.0)]);
         assert_eq!(t.text("b").unwrap()[1].as_deref(), Some("y"));
         assert_eq!(t.numeric("c").unwrap(), &[Some(2.5), None]);
+    }
+
+    #[test]
+    fn a_column_that_turns_out_text_keeps_every_cell_as_written() {
+        // Numbers first, text later: the earlier cells keep their exact spelling.
+        let t = read("v,w\n1.50,1\n 2 ,2\nthree,3\n\u{a0}NA\u{a0},4\n\"q,uoted\",5\n");
+        let v = t.text("v").unwrap();
+        assert_eq!(
+            v,
+            &[
+                Some("1.50".to_string()),
+                Some("2".to_string()),
+                Some("three".to_string()),
+                None,
+                Some("q,uoted".to_string())
+            ]
+        );
+        assert_eq!(t.numeric("w").unwrap().len(), 5);
+        // Wide input converted on several threads keeps the column order.
+        let header: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        let row: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+        let wide = read(&format!("{}\n{}\n", header.join(","), row.join(",")));
+        assert_eq!(wide.names()[39], "c39");
+        assert_eq!(wide.numeric("c39").unwrap(), &[Some(39.0)]);
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_text_cell_names_its_line() {
+        let err = read_csv(&b"a\nok\n\xff\xfe\n"[..], &CsvOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
     }
 
     #[test]
