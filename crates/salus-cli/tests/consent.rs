@@ -170,3 +170,80 @@ async fn a_study_limited_consent_excludes_only_from_that_study() {
     assert_eq!(n, pooled(&[]).0);
     fed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patient_withdraws_through_the_consent_api_with_a_signed_receipt() {
+    use salus_net::NetError;
+    use salus_net::client::{Credentials, HubClient};
+
+    let dir = tempfile::tempdir().unwrap();
+    let fed = federation(dir.path()).await;
+    let node_dir = dir.path().join("site-a");
+    let config = salus_node::NodeConfig::new(&node_dir);
+    let ca = salus_hub::ca::Ca::load_or_create(&node_dir.join("patient-api"), &[]).unwrap();
+    let (chain, key) = ca.server_identity();
+    let api = salus_node::patient_api::start(&config, "127.0.0.1:0".parse().unwrap(), chain, key)
+        .await
+        .unwrap();
+    let url = format!("https://{}", api.addr);
+
+    // Row 0 (G0001, age 70) is in the cohort.
+    let store = salus_node::store::NodeStore::open(&config).await.unwrap();
+    let token = salus_node::patient_api::issue_token(&store, "G0001", 3600)
+        .await
+        .unwrap();
+    let expired = salus_node::patient_api::issue_token(&store, "G0002", -1)
+        .await
+        .unwrap();
+    let patient = HubClient::new(&url, ca.cert_pem(), Credentials::Token(&token)).unwrap();
+
+    let before: serde_json::Value = patient.get("/patient/consent").await.unwrap();
+    assert_eq!(before["patient"], "G0001");
+    assert_eq!(
+        before["research"], "permit",
+        "opt-out node: permitted by default"
+    );
+
+    // Bad requests and strangers are refused with a reason.
+    let err = patient
+        .post::<_, serde_json::Value>(
+            "/patient/consent",
+            &serde_json::json!({"decision": "maybe", "purposes": ["research"]}),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, NetError::Api { status: 400, .. }), "{err}");
+    for bad in ["spt_not-a-token", expired.as_str()] {
+        let stranger = HubClient::new(&url, ca.cert_pem(), Credentials::Token(bad)).unwrap();
+        let err = stranger
+            .get::<serde_json::Value>("/patient/consent")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, NetError::Api { status: 401, .. }), "{err}");
+    }
+
+    let answer: serde_json::Value = patient
+        .post(
+            "/patient/consent",
+            &serde_json::json!({"decision": "deny", "purposes": ["research"]}),
+        )
+        .await
+        .unwrap();
+    // The receipt is signed by the node's identity key and names this patient.
+    let receipt: salus_consent::ConsentReceipt =
+        serde_json::from_value(answer["receipt"].clone()).unwrap();
+    let identity = salus_node::identity::load(&config).unwrap();
+    let node_key =
+        ed25519_dalek::SigningKey::from_bytes(&identity.signing_seed().unwrap()).verifying_key();
+    let hash = salus_consent::verify_receipt(&receipt, &node_key).unwrap();
+    assert_eq!(hex::encode(hash), answer["sha256"].as_str().unwrap());
+    assert_eq!(receipt.body.record.patient, "G0001");
+    let after: serde_json::Value = patient.get("/patient/consent").await.unwrap();
+    assert_eq!(after["research"], "deny");
+
+    // The next study leaves the patient out.
+    let (n, _, _) = run(&fed).await;
+    assert_eq!(n, pooled(&[0]).0);
+    api.stop().await;
+    fed.shutdown().await;
+}

@@ -16,6 +16,7 @@
 pub mod consent;
 pub mod datasets;
 pub mod identity;
+pub mod patient_api;
 pub mod store;
 pub mod witness;
 pub mod worker;

@@ -217,6 +217,14 @@ pub enum NodeCommand {
     Serve {
         #[command(flatten)]
         dir: NodeDir,
+        /// Also serve the patients' consent API (HTTPS) on this address, for the
+        /// hospital's patient portal, e.g. 10.0.0.5:9444. Its CA certificate (for the
+        /// portal to pin) is written to DATA_DIR/patient-api/ca.pem.
+        #[arg(long)]
+        patient_api: Option<SocketAddr>,
+        /// Extra DNS names or IPs for the patient API's certificate.
+        #[arg(long)]
+        patient_api_hostname: Vec<String>,
     },
     /// Manage datasets.
     #[command(subcommand)]
@@ -286,6 +294,17 @@ pub enum NodeConsentCommand {
         receipt_out: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+    /// Issue a patient's token for the consent API (`node serve --patient-api`); shown once.
+    Token {
+        #[command(flatten)]
+        dir: NodeDir,
+        /// Patient pseudonym (the dataset's `patient_key` value).
+        #[arg(long)]
+        patient: String,
+        /// Days the token stays valid.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
     },
     /// Summarise the consent records (counts and the receipt chain head; no pseudonyms).
     Status {
@@ -380,10 +399,29 @@ async fn node(command: NodeCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        NodeCommand::Serve { dir } => {
+        NodeCommand::Serve {
+            dir,
+            patient_api,
+            patient_api_hostname,
+        } => {
             let config = NodeConfig::new(&dir.data_dir);
             let worker =
                 salus_node::worker::Worker::new(&config, super::sessions::node_sessions()).await?;
+            let _patient_api = match patient_api {
+                Some(addr) => {
+                    let ca_dir = dir.data_dir.join("patient-api");
+                    let ca = Ca::load_or_create(&ca_dir, &patient_api_hostname)?;
+                    let (chain, key) = ca.server_identity();
+                    let api = salus_node::patient_api::start(&config, addr, chain, key).await?;
+                    eprintln!(
+                        "patient consent API on https://{} (portal trusts {})",
+                        api.addr,
+                        ca_dir.join("ca.pem").display()
+                    );
+                    Some(api)
+                }
+                None => None,
+            };
             let (tx, rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(worker.run(rx));
             eprintln!("salus node running (Ctrl-C to stop)");
@@ -850,6 +888,19 @@ async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
                     "withdrawal recorded (receipt {} sha256 {}); every study frozen from now on excludes this patient",
                     s.receipt.body.sequence, s.receipt_hash
                 ),
+            );
+            Ok(())
+        }
+        NodeConsentCommand::Token { dir, patient, days } => {
+            if days < 1 {
+                bail!("--days must be 1 or more");
+            }
+            let store = NodeStore::open(&NodeConfig::new(&dir.data_dir)).await?;
+            let token =
+                salus_node::patient_api::issue_token(&store, &patient, days * 86_400).await?;
+            println!("{token}");
+            eprintln!(
+                "give this token to the patient (it is shown once, valid {days} days); it can only read and change this patient's consent"
             );
             Ok(())
         }
