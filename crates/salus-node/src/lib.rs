@@ -5,13 +5,17 @@
 //! * [`store`]: the node's SQLite database: datasets (by path and checksum), policy,
 //!   studies and their frozen cohorts, the privacy ledger, consent records, witness state.
 //! * [`datasets`]: registering a CSV/Parquet file with a schema, validated row by row.
+//! * [`consent`]: patients' consent records with signed, chained receipts, and the
+//!   compute-time check that drops rows whose consent does not cover a study.
+//! * [`patient_api`]: the optional HTTPS consent API for the hospital's patient portal.
 //! * [`witness`]: the node witnesses the hub's audit log (cosigns consistent
 //!   checkpoints, raises a persisted alarm on a forked history).
 //! * [`worker`]: the long-poll loop that approves or refuses studies by policy,
 //!   computes contributions and runs the node's side of the protection protocol.
 //!
 //! Invariant: nothing that leaves this crate over the network contains patient rows:
-//! only decisions, protocol messages of the protection layer and cosignatures.
+//! only decisions, protocol messages of the protection layer, cosignatures and the
+//! hashes of consent receipts.
 
 pub mod consent;
 pub mod datasets;
