@@ -138,6 +138,44 @@ async fn withdrawal_changes_the_next_run_by_exactly_the_withdrawn_patients() {
     }
     let verdict = salus_cli::audit_export::verify_bytes(&export);
     assert_eq!(verdict["valid"], true, "{verdict}");
+
+    // A patient holding a receipt can get its inclusion proof from the hub and check it
+    // against a checkpoint signed by the pinned log key.
+    let log: serde_json::Value = serde_json::from_slice(&export).unwrap();
+    let entries = log["entries"].as_array().unwrap();
+    let index = entries
+        .iter()
+        .position(|e| e["data"].as_str().unwrap().contains(receipts[3].as_str()))
+        .unwrap();
+    let client = fed.client().unwrap();
+    let proof: serde_json::Value = client
+        .get(&format!("/audit/proof?entry={index}"))
+        .await
+        .unwrap();
+    let log_key = client.get_text("/audit/key").await.unwrap();
+    let verifier = salus_audit::NoteVerifier::from_vkey(log_key.trim()).unwrap();
+    let checkpoint =
+        salus_audit::open_checkpoint(proof["checkpoint"].as_str().unwrap().as_bytes(), &verifier)
+            .unwrap();
+    let leaf = salus_audit::leaf_hash(entries[index]["data"].as_str().unwrap().as_bytes());
+    assert_eq!(proof["leaf_hash"], leaf.to_hex());
+    let hashes: Vec<salus_audit::Hash> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| salus_audit::Hash::from_hex(h.as_str().unwrap()).unwrap())
+        .collect();
+    let cp = checkpoint.checkpoint();
+    salus_audit::verify_inclusion(index as u64, cp.size, &leaf, &hashes, &cp.root).unwrap();
+    // A proof for a leaf the tree does not hold is refused, not invented.
+    let err = client
+        .get::<serde_json::Value>("/audit/proof?entry=1000000")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, salus_net::NetError::Api { status: 404, .. }),
+        "{err}"
+    );
     fed.shutdown().await;
 }
 

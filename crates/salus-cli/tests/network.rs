@@ -296,3 +296,42 @@ async fn hub_restart_mid_study_resumes() {
     assert_eq!(r.result["n"], n, "nothing lost or counted twice");
     fed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_node_policy_is_announced_logged_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = federation(dir.path(), None, 20).await;
+    let store =
+        salus_node::store::NodeStore::open(&salus_node::NodeConfig::new(dir.path().join("site-a")))
+            .await
+            .unwrap();
+    let stricter = NodePolicy::from_text("min_cell_count = 7\n").unwrap();
+    store.set_policy(&stricter).await.unwrap();
+    // The study wakes the node's long poll; it announces the new policy first.
+    let (_, result) = fed
+        .run_study(&spec(DESCRIPTIVE), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        result.privacy.min_cell_count, 7,
+        "the strictest node's minimum applies"
+    );
+    let export = salus_cli::audit_export::fetch_export(&fed.client().unwrap())
+        .await
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&export).unwrap();
+    let hashes: std::collections::BTreeSet<String> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(e["data"].as_str()?).ok())
+        .filter(|d| d["event"]["action"] == "dataset.published" && d["actor"] == "node:site-a")
+        .filter_map(|d| {
+            d["event"]["detail"]["policy_sha256"]
+                .as_str()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(hashes.len(), 2, "both policies are in the log: {hashes:?}");
+    fed.shutdown().await;
+}

@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nodes", get(list_nodes))
         .route("/audit/key", get(audit_key))
         .route("/audit/export", get(audit_export))
+        .route("/audit/proof", get(audit_proof))
         .nest("/node", node);
     Router::new()
         .nest(salus_wire::API_PREFIX, v1)
@@ -240,7 +241,13 @@ async fn announce_dataset(
     }
     s.coordinator
         .store()
-        .announce_dataset(&node, &a.name, &a.schema, a.min_cell_count.max(1))
+        .announce_dataset(
+            &node,
+            &a.name,
+            &a.schema,
+            a.min_cell_count.max(1),
+            a.policy_sha256.as_deref(),
+        )
         .await?;
     Ok(Json(
         serde_json::json!({"dataset": a.name, "node": node.name}),
@@ -504,6 +511,21 @@ async fn consent_receipts(
         .record_consent_receipts(&node, &report.receipts)
         .await?;
     Ok(Json(serde_json::json!({"recorded": report.receipts.len()})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ProofQuery {
+    entry: u64,
+}
+
+/// `GET /v1/audit/proof?entry=N`: inclusion proof of one entry against the latest
+/// signed checkpoint (any valid token; entries hold ids and hashes only).
+async fn audit_proof(
+    State(s): State<AppState>,
+    AuthUser(_user): AuthUser,
+    Query(q): Query<ProofQuery>,
+) -> Result<Json<serde_json::Value>, HubError> {
+    Ok(Json(s.coordinator.store().audit.inclusion(q.entry)?))
 }
 
 /// `GET /v1/audit/key`: the log's verifier key, for auditors to pin.

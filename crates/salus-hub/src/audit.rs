@@ -403,6 +403,29 @@ impl AuditLog {
         Ok(())
     }
 
+    /// The inclusion proof of entry `index` against the latest signed checkpoint:
+    /// `{leaf_index, tree_size, leaf_hash, hashes, checkpoint}` (hex hashes, the
+    /// checkpoint as its signed note), for auditors and patients holding a receipt.
+    pub fn inclusion(&self, index: u64) -> Result<serde_json::Value, HubError> {
+        let st = self.lock();
+        let Some((size, note)) = &st.latest else {
+            return Err(HubError::NotFound("the audit log is empty".into()));
+        };
+        if index >= *size {
+            return Err(HubError::NotFound(format!(
+                "entry {index} is not covered by the latest checkpoint (size {size})"
+            )));
+        }
+        let proof = st.log.inclusion_proof(index, *size).map_err(audit_err)?;
+        Ok(serde_json::json!({
+            "leaf_index": proof.leaf_index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": proof.leaf_hash.to_hex(),
+            "hashes": proof.hashes.iter().map(Hash::to_hex).collect::<Vec<_>>(),
+            "checkpoint": note,
+        }))
+    }
+
     /// Publishes committed entries and their checkpoint.
     pub fn publish(&self, staged: Staged) -> Result<(), HubError> {
         let Some(batch) = staged.batch else {

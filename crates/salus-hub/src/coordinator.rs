@@ -549,6 +549,25 @@ impl Coordinator {
                 .await;
         }
         let min_cell = self.min_cell(&r);
+        // The threshold key ceremony (collective key generation and key switching to
+        // the researcher's key) is a security event of its own: who took part, and
+        // which researcher key the result is bound to (ids and hashes only).
+        let researcher_key_id = study
+            .researcher_key
+            .as_deref()
+            .and_then(|k| salus_protect::ResearcherKeys::key_id(k).ok());
+        self.store
+            .record_event(crate::audit::AuditEvent::new(
+                "key.ceremony",
+                serde_json::json!({
+                    "study": study_id,
+                    "protection": "threshold-he",
+                    "participants": self.names(&r.participants, &enc.contributors),
+                    "researcher_key_id": researcher_key_id,
+                    "ciphertext_sha256": crate::hash_secret(&enc.ciphertext),
+                }),
+            ))
+            .await?;
         let result = serde_json::json!({
             "encrypted_sum": enc.ciphertext,
             "round": r.task.request.round,

@@ -471,13 +471,14 @@ impl Store {
         name: &str,
         schema: &DatasetSchema,
         min_cell: u64,
+        policy_sha256: Option<&str>,
     ) -> Result<(), HubError> {
         let schema_json = serde_json::to_string(schema).map_err(corrupt)?;
         let schema_hash = crate::hash_secret(&schema_json);
         let (node_id, name_s) = (node.node_id.clone(), name.to_string());
         let event = AuditEvent::new(
             "dataset.published",
-            serde_json::json!({"node": node.name, "dataset": name, "schema_sha256": schema_hash, "min_cell_count": min_cell}),
+            serde_json::json!({"node": node.name, "dataset": name, "schema_sha256": schema_hash, "min_cell_count": min_cell, "policy_sha256": policy_sha256}),
         );
         let mut w = self.begin().await?;
         {
@@ -498,6 +499,12 @@ impl Store {
         }
         w.commit(vec![event]).await?;
         Ok(())
+    }
+
+    /// Logs one event that changes no table (e.g. a completed key ceremony).
+    pub async fn record_event(&self, event: AuditEvent) -> Result<(), HubError> {
+        let w = self.begin().await?;
+        w.commit(vec![event]).await
     }
 
     /// Logs consent receipt hashes reported by a node (one entry each, one commit).

@@ -80,15 +80,17 @@ impl Worker {
     /// cannot fix (the node was revoked).
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) -> Result<(), NodeError> {
         let mut backoff = Duration::from_millis(500);
-        let mut announced = false;
+        // The policy hash last announced: a changed policy is announced again.
+        let mut announced: Option<String> = None;
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
             let step = async {
-                if !announced {
-                    self.announce().await?;
-                    announced = true;
+                let policy_hash = self.policy_hash().await?;
+                if announced.as_deref() != Some(policy_hash.as_str()) {
+                    self.announce(&policy_hash).await?;
+                    announced = Some(policy_hash);
                 }
                 self.send_decisions().await?;
                 self.report_consent_receipts().await?;
@@ -126,14 +128,23 @@ impl Worker {
         }
     }
 
-    /// Tells the hub which datasets this node holds (schemas only).
-    async fn announce(&self) -> Result<(), NodeError> {
+    /// SHA-256 of the policy in force (its canonical JSON).
+    async fn policy_hash(&self) -> Result<String, NodeError> {
+        let policy = self.store.policy().await?;
+        let json = serde_json::to_vec(&policy).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+        Ok(hex::encode(Sha256::digest(&json)))
+    }
+
+    /// Tells the hub which datasets this node holds (schemas only) and which policy
+    /// is in force (its hash).
+    async fn announce(&self, policy_hash: &str) -> Result<(), NodeError> {
         let policy = self.store.policy().await?;
         for d in self.store.datasets().await? {
             let body = DatasetAnnouncement {
                 name: d.name.clone(),
                 schema: d.schema.clone(),
                 min_cell_count: policy.min_cell_count,
+                policy_sha256: Some(policy_hash.to_string()),
             };
             let _: serde_json::Value = self.client.post("/node/datasets", &body).await?;
         }

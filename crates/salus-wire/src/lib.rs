@@ -85,6 +85,10 @@ pub struct DatasetAnnouncement {
     pub schema: DatasetSchema,
     /// The node's minimum cell count, applied by the hub to released cells.
     pub min_cell_count: u64,
+    /// SHA-256 of the node's policy in force, so the hub's audit log records policy
+    /// changes (the node announces again when its policy changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_sha256: Option<String>,
 }
 
 /// One item of work for a node, delivered by long polling.
