@@ -4,21 +4,14 @@
 //! change's signed receipt hash lands in the hub's audit log.
 #![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
+mod common;
+
 use std::time::Duration;
 
+use common::{federation, gbsg2};
 use salus_cli::federation::Federation;
 use salus_consent::{ConsentRecord, Decision, Provision, Purpose};
-use salus_core::schema::DatasetSchema;
 use salus_core::study::StudySpec;
-use salus_table::{CsvOptions, Table};
-
-const SCHEMA: &str = include_str!("../../../data/gbsg2/schema.toml");
-const GBSG2: &str = include_str!("../../../data/gbsg2/gbsg2.csv");
-const SPLITS: [(&str, usize, usize); 3] = [
-    ("site-a", 0, 300),
-    ("site-b", 300, 520),
-    ("site-c", 520, 686),
-];
 
 const DESCRIPTIVE: &str = r#"
 name = "baseline"
@@ -28,14 +21,6 @@ cohort = "age >= 40"
 type = "descriptive"
 columns = ["age"]
 "#;
-
-fn gbsg2() -> Table {
-    let mut t = salus_table::read_csv(GBSG2.as_bytes(), &CsvOptions::default()).unwrap();
-    let pids = (1..=t.nrows()).map(|i| Some(format!("G{i:04}"))).collect();
-    t.push_column(salus_table::Column::text("pid", pids))
-        .unwrap();
-    t
-}
 
 /// Pooled n and mean age of the cohort (age >= 40) without the `excluded` rows.
 fn pooled(excluded: &[usize]) -> (u64, f64) {
@@ -61,21 +46,6 @@ fn withdrawal(row: usize) -> ConsentRecord {
     )
 }
 
-async fn federation(dir: &std::path::Path) -> Federation {
-    let (hub, node) = salus_protect::product_factories();
-    let mut fed = Federation::start(dir, hub, node, 20).await.unwrap();
-    let schema = DatasetSchema::from_text(SCHEMA).unwrap();
-    for (name, from, to) in SPLITS {
-        let t = gbsg2().take_rows(&(from..to).collect::<Vec<_>>());
-        let file = dir.join(format!("{name}.csv"));
-        salus_table::write_csv_path(&t, &file, b',').unwrap();
-        fed.add_node(name, name, &[("gbsg2", &file, &schema)], None)
-            .await
-            .unwrap();
-    }
-    fed
-}
-
 async fn run(fed: &Federation) -> (u64, f64, Option<u64>) {
     let spec = StudySpec::from_toml(DESCRIPTIVE).unwrap();
     let (_, r) = fed.run_study(&spec, Duration::from_secs(60)).await.unwrap();
@@ -90,7 +60,7 @@ async fn run(fed: &Federation) -> (u64, f64, Option<u64>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawal_changes_the_next_run_by_exactly_the_withdrawn_patients() {
     let dir = tempfile::tempdir().unwrap();
-    let mut fed = federation(dir.path()).await;
+    let mut fed = federation(dir.path(), None, 20).await;
 
     let (n0, mean0) = pooled(&[]);
     let (n, mean, _) = run(&fed).await;
@@ -182,7 +152,7 @@ async fn withdrawal_changes_the_next_run_by_exactly_the_withdrawn_patients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_study_limited_consent_excludes_only_from_that_study() {
     let dir = tempfile::tempdir().unwrap();
-    let fed = federation(dir.path()).await;
+    let fed = federation(dir.path(), None, 20).await;
     let table = gbsg2();
     let ages = table.numeric("age").unwrap();
     let refused: Vec<usize> = (300..520)
@@ -215,7 +185,7 @@ async fn a_patient_withdraws_through_the_consent_api_with_a_signed_receipt() {
     use salus_net::client::{Credentials, HubClient};
 
     let dir = tempfile::tempdir().unwrap();
-    let fed = federation(dir.path()).await;
+    let fed = federation(dir.path(), None, 20).await;
     let node_dir = dir.path().join("site-a");
     let config = salus_node::NodeConfig::new(&node_dir);
     let ca = salus_hub::ca::Ca::load_or_create(&node_dir.join("patient-api"), &[]).unwrap();

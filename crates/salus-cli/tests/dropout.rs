@@ -5,24 +5,17 @@
 //! left out (the survivors reveal its pairwise mask keys). Either way the sum is exact.
 #![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use salus_cli::federation::Federation;
-use salus_core::schema::DatasetSchema;
+use common::{federation, gbsg2};
 use salus_core::study::StudySpec;
 use salus_node::NodeConfig;
 use salus_protect::{NodeSession, NodeSessionFactory};
-use salus_table::{CsvOptions, Table};
 use tokio::sync::mpsc;
 
-const SCHEMA: &str = include_str!("../../../data/gbsg2/schema.toml");
-const GBSG2: &str = include_str!("../../../data/gbsg2/gbsg2.csv");
-const SPLITS: [(&str, usize, usize); 3] = [
-    ("site-a", 0, 300),
-    ("site-b", 300, 520),
-    ("site-c", 520, 686),
-];
 const VICTIM: &str = "site-c";
 
 const STUDY: &str = r#"
@@ -120,14 +113,6 @@ fn tripwire_factory(
     })
 }
 
-fn gbsg2() -> Table {
-    let mut t = salus_table::read_csv(GBSG2.as_bytes(), &CsvOptions::default()).unwrap();
-    let pids = (1..=t.nrows()).map(|i| Some(format!("G{i:04}"))).collect();
-    t.push_column(salus_table::Column::text("pid", pids))
-        .unwrap();
-    t
-}
-
 /// Pooled n and sum of age (age >= 40) over rows [from, to).
 fn pooled(ranges: &[(usize, usize)]) -> (u64, f64) {
     let t = gbsg2();
@@ -144,24 +129,12 @@ async fn run(stop: StopAt) -> (u64, f64, salus_wire::StudyResult) {
     let dir = tempfile::tempdir().unwrap();
     let victim_id = Arc::new(Mutex::new(String::new()));
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (hub, _) = salus_protect::product_factories();
-    let mut fed = Federation::start(
+    let mut fed = federation(
         dir.path(),
-        hub,
-        tripwire_factory(victim_id.clone(), stop, tx),
+        Some(tripwire_factory(victim_id.clone(), stop, tx)),
         3,
     )
-    .await
-    .unwrap();
-    let schema = DatasetSchema::from_text(SCHEMA).unwrap();
-    for (name, from, to) in SPLITS {
-        let t = gbsg2().take_rows(&(from..to).collect::<Vec<_>>());
-        let file = dir.path().join(format!("{name}.csv"));
-        salus_table::write_csv_path(&t, &file, b',').unwrap();
-        fed.add_node(name, name, &[("gbsg2", &file, &schema)], None)
-            .await
-            .unwrap();
-    }
+    .await;
     let identity = salus_node::identity::load(&NodeConfig::new(dir.path().join(VICTIM))).unwrap();
     *victim_id.lock().unwrap() = identity.info.node_id.clone();
 

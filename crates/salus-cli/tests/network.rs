@@ -2,44 +2,20 @@
 //! loopback, each with its own SQLite file. Bad input, faults and restarts.
 #![allow(clippy::unwrap_used)] // a panic in a test is a clear failure
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+mod common;
+
+use common::{SCHEMA, SPLITS, gbsg2, site_file};
 use salus_cli::federation::Federation;
 use salus_core::policy::NodePolicy;
 use salus_core::schema::DatasetSchema;
 use salus_core::study::StudySpec;
 use salus_net::NetError;
-use salus_table::{CsvOptions, Table};
-
-const SCHEMA: &str = include_str!("../../../data/gbsg2/schema.toml");
-const GBSG2: &str = include_str!("../../../data/gbsg2/gbsg2.csv");
-
-fn gbsg2() -> Table {
-    let mut t = salus_table::read_csv(GBSG2.as_bytes(), &CsvOptions::default()).unwrap();
-    let pids = (1..=t.nrows()).map(|i| Some(format!("G{i:04}"))).collect();
-    t.push_column(salus_table::Column::text("pid", pids))
-        .unwrap();
-    t
-}
-
-/// Writes rows [from, to) of GBSG2 as a site file.
-fn site_file(dir: &std::path::Path, name: &str, from: usize, to: usize) -> PathBuf {
-    let t = gbsg2().take_rows(&(from..to).collect::<Vec<_>>());
-    let path = dir.join(format!("{name}.csv"));
-    salus_table::write_csv_path(&t, &path, b',').unwrap();
-    path
-}
 
 fn spec(text: &str) -> StudySpec {
     StudySpec::from_toml(text).unwrap()
 }
-
-const SPLITS: [(&str, usize, usize); 3] = [
-    ("site-a", 0, 300),
-    ("site-b", 300, 520),
-    ("site-c", 520, 686),
-];
 
 async fn federation(
     dir: &std::path::Path,

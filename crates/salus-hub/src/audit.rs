@@ -247,18 +247,7 @@ impl AuditLog {
             }
             leaves.push(stored);
         }
-        let latest = sqlx::query(
-            "SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
-        )
-        .fetch_optional(pool)
-        .await?
-        .map(|r| {
-            Ok::<_, HubError>((
-                r.try_get::<i64, _>("tree_size")? as u64,
-                r.try_get::<String, _>("note")?,
-            ))
-        })
-        .transpose()?;
+        let latest = latest_checkpoint(pool).await?;
         let mut st = self.lock();
         st.log = salus_audit::AuditLog::restore(self.verifier.name(), self.key.clone(), leaves)
             .map_err(audit_err)?;
@@ -378,18 +367,7 @@ impl AuditLog {
                 })?;
             leaves.push(stored);
         }
-        let latest = sqlx::query(
-            "SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1",
-        )
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|r| {
-            Ok::<_, HubError>((
-                r.try_get::<i64, _>("tree_size")? as u64,
-                r.try_get::<String, _>("note")?,
-            ))
-        })
-        .transpose()?;
+        let latest = latest_checkpoint(&mut **tx).await?;
         let log = salus_audit::AuditLog::restore(self.verifier.name(), self.key.clone(), leaves)
             .map_err(audit_err)?;
         tracing::info!(
@@ -525,6 +503,23 @@ impl Store {
         self.set_cosigned(&node.node_id, c.tree_size as i64, &cosig.to_line())
             .await
     }
+}
+
+/// The latest stored checkpoint: (tree size, signed note).
+async fn latest_checkpoint<'e, E>(executor: E) -> Result<Option<(u64, String)>, HubError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1")
+        .fetch_optional(executor)
+        .await?
+        .map(|r| {
+            Ok::<_, HubError>((
+                r.try_get::<i64, _>("tree_size")? as u64,
+                r.try_get::<String, _>("note")?,
+            ))
+        })
+        .transpose()
 }
 
 mod export;
