@@ -37,7 +37,9 @@ pub struct StoredConsent {
 }
 
 /// Stores consent changes, each with a receipt signed by `key` (the node identity) and
-/// chained to the last one. One transaction: a crash leaves either all or none.
+/// chained to the last one; returns the newly stored ones. A record already stored
+/// with the same content is skipped (re-importing an export is harmless); the same id
+/// with other content is an error. One transaction: a crash leaves either all or none.
 pub async fn record(
     store: &NodeStore,
     issuer: &str,
@@ -86,16 +88,22 @@ async fn record_in_tx(
     let mut issuer = ReceiptIssuer::new(issuer, key.clone(), chain);
     let mut stored = Vec::with_capacity(records.len());
     for r in records {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM consent_records WHERE record_id = ?1")
+        let json = serde_json::to_string(r).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT record_json FROM consent_records WHERE record_id = ?1")
                 .bind(&r.id)
                 .fetch_optional(&mut *conn)
                 .await?;
-        if exists.is_some() {
-            return Err(NodeError::Invalid(format!(
-                "consent record `{}` is already stored; each change needs a new id",
-                r.id
-            )));
+        match existing {
+            // Importing the same export again: already recorded, nothing to issue.
+            Some(stored) if stored == json => continue,
+            Some(_) => {
+                return Err(NodeError::Invalid(format!(
+                    "consent record `{}` is already stored with different content; a change needs a new record id",
+                    r.id
+                )));
+            }
+            None => {}
         }
         let receipt = issuer.issue(r, issued_at).map_err(consent_err)?;
         let receipt_hash = hex::encode(receipt.hash().map_err(consent_err)?);
@@ -104,7 +112,7 @@ async fn record_in_tx(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
         )
         .bind(&r.patient)
-        .bind(serde_json::to_string(r).map_err(|e| NodeError::Corrupt(e.to_string()))?)
+        .bind(&json)
         .bind(receipt.to_json().map_err(consent_err)?)
         .bind(issued_at)
         .bind(&r.id)

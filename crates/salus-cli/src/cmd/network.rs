@@ -834,6 +834,7 @@ async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
                 consent::record(&store, &issuer, &key, &records, consent::now_seconds()).await?;
             let v = serde_json::json!({
                 "imported": stored.len(),
+                "already_stored": records.len() - stored.len(),
                 "receipts": stored.iter().map(|s| serde_json::json!({"record": s.record.id, "sequence": s.receipt.body.sequence, "sha256": s.receipt_hash})).collect::<Vec<_>>(),
                 "diagnostics": diagnostics,
             });
@@ -841,8 +842,9 @@ async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
                 json,
                 &v,
                 &format!(
-                    "imported {} consent record(s) with signed receipts ({} note(s)); the node reports their hashes to the hub's audit log",
+                    "imported {} consent record(s) with signed receipts ({} already stored, {} note(s)); the node reports their hashes to the hub's audit log",
                     stored.len(),
+                    records.len() - stored.len(),
                     diagnostics.len()
                 ),
             );
