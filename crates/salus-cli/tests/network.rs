@@ -311,3 +311,28 @@ async fn a_changed_node_policy_is_announced_logged_and_applied() {
     assert_eq!(hashes.len(), 2, "both policies are in the log: {hashes:?}");
     fed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_he_kaplan_meier_equals_its_secure_aggregation_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = federation(dir.path(), None, 30).await;
+    let sa = spec(include_str!(
+        "../../../examples/studies/04-kaplan-meier.toml"
+    ));
+    let mut he = sa.clone();
+    he.name = format!("{} (threshold HE)", sa.name);
+    he.protection = salus_core::study::Protection::ThresholdHe;
+    let (_, a) = fed.run_study(&sa, Duration::from_secs(120)).await.unwrap();
+    let (_, b) = fed.run_study(&he, Duration::from_secs(120)).await.unwrap();
+    assert_eq!(b.protection, "threshold-he");
+    // Integer counts: the encrypted path gives exactly the same curves.
+    assert_eq!(
+        a.result["groups"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        a.result
+    );
+    assert_eq!(a.result["groups"], b.result["groups"]);
+    assert_eq!(a.result["log_rank"], b.result["log_rank"]);
+    fed.shutdown().await;
+}
