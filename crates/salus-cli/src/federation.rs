@@ -145,7 +145,7 @@ impl Federation {
             .find(|n| n.name == node)
             .with_context(|| format!("no node named `{node}`"))?;
         let identity = salus_node::identity::load(&handle.config)?;
-        let key = ed25519_dalek::SigningKey::from_bytes(&identity.signing_seed()?);
+        let key = identity.signing_key()?;
         let store = NodeStore::open(&handle.config).await?;
         let stored = salus_node::consent::record(
             &store,

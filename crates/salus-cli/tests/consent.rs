@@ -241,8 +241,7 @@ async fn a_patient_withdraws_through_the_consent_api_with_a_signed_receipt() {
     let receipt: salus_consent::ConsentReceipt =
         serde_json::from_value(answer["receipt"].clone()).unwrap();
     let identity = salus_node::identity::load(&config).unwrap();
-    let node_key =
-        ed25519_dalek::SigningKey::from_bytes(&identity.signing_seed().unwrap()).verifying_key();
+    let node_key = identity.signing_key().unwrap().verifying_key();
     let hash = salus_consent::verify_receipt(&receipt, &node_key).unwrap();
     assert_eq!(hex::encode(hash), answer["sha256"].as_str().unwrap());
     assert_eq!(receipt.body.record.patient, "G0001");

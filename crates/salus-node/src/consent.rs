@@ -133,6 +133,20 @@ pub async fn records(store: &NodeStore) -> Result<Vec<ConsentRecord>, NodeError>
     let rows = sqlx::query("SELECT record_json FROM consent_records ORDER BY seq")
         .fetch_all(store.pool())
         .await?;
+    decode_records(&rows)
+}
+
+/// One patient's stored consent records, in the order recorded.
+pub async fn records_of(store: &NodeStore, patient: &str) -> Result<Vec<ConsentRecord>, NodeError> {
+    let rows =
+        sqlx::query("SELECT record_json FROM consent_records WHERE patient = ?1 ORDER BY seq")
+            .bind(patient)
+            .fetch_all(store.pool())
+            .await?;
+    decode_records(&rows)
+}
+
+fn decode_records(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<ConsentRecord>, NodeError> {
     rows.iter()
         .map(|r| {
             serde_json::from_str(&r.try_get::<String, _>("record_json")?)
@@ -291,6 +305,11 @@ impl CohortConsent {
 
 fn consent_err(e: salus_consent::ConsentError) -> NodeError {
     NodeError::Invalid(format!("consent: {e}"))
+}
+
+/// A new record id: `prefix`, then 12 random hex digits.
+pub fn fresh_record_id(prefix: &str) -> String {
+    format!("{prefix}-{}", hex::encode(rand::random::<[u8; 6]>()))
 }
 
 /// POSIX seconds now.

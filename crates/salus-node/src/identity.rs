@@ -204,6 +204,11 @@ impl Identity {
             .ok_or_else(|| NodeError::Corrupt("node.key is not an Ed25519 PKCS#8 key".into()))?;
         Ok(seed)
     }
+
+    /// The identity key as a signing key (witness cosignatures, consent receipts).
+    pub fn signing_key(&self) -> Result<ed25519_dalek::SigningKey, NodeError> {
+        Ok(ed25519_dalek::SigningKey::from_bytes(&self.signing_seed()?))
+    }
 }
 
 /// The 32-byte seed inside an Ed25519 PKCS#8 document.

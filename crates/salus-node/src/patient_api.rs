@@ -117,7 +117,7 @@ pub async fn start(
     key_pem: &str,
 ) -> Result<PatientApi, NodeError> {
     let identity = crate::identity::load(config)?;
-    let key = SigningKey::from_bytes(&identity.signing_seed()?);
+    let key = identity.signing_key()?;
     let store = NodeStore::open(config).await?;
     let state = ApiState {
         store,
@@ -235,8 +235,7 @@ async fn show(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let patient = authenticate(&state, &headers).await?;
     let policy = state.store.policy().await?;
-    let all = consent::records(&state.store).await?;
-    let mine: Vec<ConsentRecord> = all.into_iter().filter(|r| r.patient == patient).collect();
+    let mine = consent::records_of(&state.store, &patient).await?;
     let registry = consent::registry(mine.clone(), policy.consent_default)?;
     let research = registry.evaluate(&patient, &Purpose::Research, &[], consent::now_seconds());
     Ok(Json(serde_json::json!({
@@ -304,14 +303,12 @@ fn record_for(patient: &str, change: &ConsentChange) -> Result<ConsentRecord, Ap
         .iter()
         .map(|c| DataCategory::from_str(c).map_err(|e| bad(format!("category `{c}`: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut id = [0u8; 8];
-    rand::rng().fill_bytes(&mut id);
     let mut provision = Provision::all(decision).for_purposes(purposes);
     if !categories.is_empty() {
         provision = provision.for_categories(categories);
     }
     Ok(ConsentRecord::new(
-        &format!("patient-api-{}", hex::encode(id)),
+        &consent::fresh_record_id("patient-api"),
         patient,
         consent::now_seconds(),
         "patient-api",

@@ -114,12 +114,8 @@ pub fn witness_name(node_name: &str) -> String {
 }
 
 fn signer(identity: &Identity) -> Result<WitnessSigner, NodeError> {
-    let seed = identity.signing_seed()?;
-    WitnessSigner::new(
-        &witness_name(&identity.info.name),
-        ed25519_dalek::SigningKey::from_bytes(&seed),
-    )
-    .map_err(|e| NodeError::Invalid(format!("witness key: {e}")))
+    WitnessSigner::new(&witness_name(&identity.info.name), identity.signing_key()?)
+        .map_err(|e| NodeError::Invalid(format!("witness key: {e}")))
 }
 
 /// Handles the checkpoint part of a poll response. Returns true when the node

@@ -87,10 +87,11 @@ impl Worker {
                 return Ok(());
             }
             let step = async {
-                let policy_hash = self.policy_hash().await?;
-                if announced.as_deref() != Some(policy_hash.as_str()) {
-                    self.announce(&policy_hash).await?;
-                    announced = Some(policy_hash);
+                let policy = self.store.policy().await?;
+                let hash = policy_hash(&policy)?;
+                if announced.as_deref() != Some(hash.as_str()) {
+                    self.announce(&policy, &hash).await?;
+                    announced = Some(hash);
                 }
                 self.send_decisions().await?;
                 self.report_consent_receipts().await?;
@@ -128,17 +129,9 @@ impl Worker {
         }
     }
 
-    /// SHA-256 of the policy in force (its canonical JSON).
-    async fn policy_hash(&self) -> Result<String, NodeError> {
-        let policy = self.store.policy().await?;
-        let json = serde_json::to_vec(&policy).map_err(|e| NodeError::Corrupt(e.to_string()))?;
-        Ok(hex::encode(Sha256::digest(&json)))
-    }
-
     /// Tells the hub which datasets this node holds (schemas only) and which policy
     /// is in force (its hash).
-    async fn announce(&self, policy_hash: &str) -> Result<(), NodeError> {
-        let policy = self.store.policy().await?;
+    async fn announce(&self, policy: &NodePolicy, policy_hash: &str) -> Result<(), NodeError> {
         for d in self.store.datasets().await? {
             let body = DatasetAnnouncement {
                 name: d.name.clone(),
@@ -554,6 +547,12 @@ impl Worker {
 enum CohortError {
     Refused(Refusal),
     Other(NodeError),
+}
+
+/// SHA-256 of a policy (its JSON), announced so the hub's log records policy changes.
+fn policy_hash(policy: &NodePolicy) -> Result<String, NodeError> {
+    let json = serde_json::to_vec(policy).map_err(|e| NodeError::Corrupt(e.to_string()))?;
+    Ok(hex::encode(Sha256::digest(&json)))
 }
 
 /// Approves a pending study (the policy's automatic approval or the steward's): a DP

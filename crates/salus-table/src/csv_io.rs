@@ -140,7 +140,8 @@ impl RawColumn {
     }
 }
 
-/// Types and converts columns on up to four threads (each column independently).
+/// Types and converts columns on up to four threads (each column independently),
+/// keeping the header order.
 fn convert_parallel(
     jobs: Vec<(String, RawColumn)>,
     options: &CsvOptions,
@@ -156,16 +157,12 @@ fn convert_parallel(
             .map(|(name, raw)| typed_column(name, raw, options))
             .collect();
     }
-    let mut slots: Vec<Option<(String, RawColumn)>> = jobs.into_iter().map(Some).collect();
-    let n = slots.len();
     let mut chunks: Vec<Vec<(usize, (String, RawColumn))>> =
         (0..threads).map(|_| Vec::new()).collect();
-    for (i, slot) in slots.iter_mut().enumerate() {
-        if let Some(job) = slot.take() {
-            chunks[i % threads].push((i, job));
-        }
+    for (i, job) in jobs.into_iter().enumerate() {
+        chunks[i % threads].push((i, job));
     }
-    let results: Vec<Vec<(usize, Result<Column, TableError>)>> = std::thread::scope(|scope| {
+    let mut converted: Vec<(usize, Result<Column, TableError>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
@@ -179,22 +176,11 @@ fn convert_parallel(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    let mut out: Vec<Option<Column>> = (0..n).map(|_| None).collect();
-    for (i, column) in results.into_iter().flatten() {
-        out[i] = Some(column?);
-    }
-    out.into_iter()
-        .map(|c| {
-            c.ok_or_else(|| TableError::Csv {
-                location: "input".into(),
-                message: "a column could not be converted (internal error); please report it"
-                    .into(),
-            })
-        })
-        .collect()
+    converted.sort_by_key(|(i, _)| *i);
+    converted.into_iter().map(|(_, column)| column).collect()
 }
 
 fn typed_column(name: String, raw: RawColumn, options: &CsvOptions) -> Result<Column, TableError> {

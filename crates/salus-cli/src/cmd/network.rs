@@ -673,7 +673,7 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
                 public,
                 secret,
             })?;
-            write_new_secret(&out, &text)?;
+            super::consent::write_secret(&out, &text)?;
             println!("wrote researcher key {key_id} to {}", out.display());
             Ok(())
         }
@@ -795,11 +795,8 @@ pub fn print_value(json: bool, value: &serde_json::Value, text: &str) {
 fn consent_signer(config: &NodeConfig) -> anyhow::Result<(String, ed25519_dalek::SigningKey)> {
     let identity = salus_node::identity::load(config)
         .context("consent receipts are signed with the node identity: enroll the node first")?;
-    let seed = identity.signing_seed()?;
-    Ok((
-        identity.info.name.clone(),
-        ed25519_dalek::SigningKey::from_bytes(&seed),
-    ))
+    let key = identity.signing_key()?;
+    Ok((identity.info.name, key))
 }
 
 async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
@@ -863,12 +860,8 @@ async fn node_consent(command: NodeConsentCommand) -> anyhow::Result<()> {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--purpose: {e}"))?;
             let now = consent::now_seconds();
-            let id = format!(
-                "withdrawal-{}-{now}",
-                hex::encode(rand::random::<[u8; 6]>())
-            );
             let record = salus_consent::ConsentRecord::new(
-                &id,
+                &consent::fresh_record_id("withdrawal"),
                 &patient,
                 now,
                 "node-cli",
@@ -963,19 +956,4 @@ fn read_researcher_key(path: &std::path::Path) -> anyhow::Result<ResearcherKeyFi
         );
     }
     Ok(keys)
-}
-
-/// Writes a secret file that must not exist yet, readable by its owner only.
-fn write_new_secret(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    file.write_all(text.as_bytes())
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
