@@ -68,26 +68,38 @@ pub(crate) fn poly_from_signed(params: &Params, values: &[i128]) -> Result<Poly>
     )?)
 }
 
-/// Writes an NTT-form polynomial, each residue packed on 62 bits.
+/// Writes an NTT-form polynomial, each residue packed on the bit width of its modulus
+/// (62 bits for the standard primes), least significant bit first: the same bytes as
+/// `fhe_math`'s `Modulus::serialize_vec`, written without the per-byte loop.
 pub(crate) fn write_poly(w: &mut Writer, p: &Poly) {
-    let mut p = p.clone();
-    p.change_representation(Representation::Ntt);
-    let flat = Vec::<u64>::from(&p);
-    for (row, q) in flat.chunks(DEGREE).zip(p.ctx().moduli_operators()) {
-        w.put_raw(&q.serialize_vec(row));
+    if *p.representation() == Representation::Ntt {
+        write_rows(w, p);
+    } else {
+        let mut p = p.clone();
+        p.change_representation(Representation::Ntt);
+        write_rows(w, &p);
+    }
+}
+
+fn write_rows(w: &mut Writer, p: &Poly) {
+    let coefficients = p.coefficients();
+    for (row, q) in coefficients.outer_iter().zip(p.ctx().moduli()) {
+        let nbits = modulus_bits(*q);
+        let out = w.reserve_raw(nbits * DEGREE / 8);
+        pack_bits(row.iter().copied(), nbits, out);
     }
 }
 
 /// Reads a polynomial written by [`write_poly`], refusing out-of-range residues.
 pub(crate) fn read_poly(r: &mut Reader<'_>, params: &Params) -> Result<Poly> {
-    let mut all = Vec::with_capacity(DEGREE * params.moduli().len());
-    for q in params.moduli() {
-        let bytes = r.get_raw(q.serialization_length(DEGREE))?;
-        let row = q.deserialize_vec(bytes);
-        if row.len() != DEGREE || row.iter().any(|x| x >= &**q) {
+    let mut all = vec![0u64; DEGREE * params.moduli().len()];
+    for (row, q) in all.chunks_mut(DEGREE).zip(params.moduli()) {
+        let nbits = modulus_bits(**q);
+        let bytes = r.get_raw(nbits * DEGREE / 8)?;
+        unpack_bits(bytes, nbits, row);
+        if row.iter().any(|x| x >= &**q) {
             return Err(HeError::Malformed("polynomial coefficient out of range"));
         }
-        all.extend(row);
     }
     Ok(Poly::try_convert_from(
         all,
@@ -95,6 +107,58 @@ pub(crate) fn read_poly(r: &mut Reader<'_>, params: &Params) -> Result<Poly> {
         false,
         Representation::Ntt,
     )?)
+}
+
+/// Bits needed for residues modulo `q` (as `fhe_math` counts them).
+fn modulus_bits(q: u64) -> usize {
+    64 - (q - 1).leading_zeros() as usize
+}
+
+/// Packs `nbits`-bit values, least significant bit first, into `out` (whose length must
+/// be exactly `count * nbits / 8`, with `count * nbits` a multiple of 8).
+fn pack_bits(values: impl Iterator<Item = u64>, nbits: usize, out: &mut [u8]) {
+    let mask = u64::MAX >> (64 - nbits);
+    let mut acc: u128 = 0;
+    let mut held = 0usize;
+    let mut pos = 0usize;
+    for v in values {
+        acc |= u128::from(v & mask) << held;
+        held += nbits;
+        if held >= 64 {
+            out[pos..pos + 8].copy_from_slice(&(acc as u64).to_le_bytes());
+            pos += 8;
+            acc >>= 64;
+            held -= 64;
+        }
+    }
+    while held > 0 {
+        out[pos] = acc as u8;
+        pos += 1;
+        acc >>= 8;
+        held = held.saturating_sub(8);
+    }
+    debug_assert_eq!(pos, out.len());
+}
+
+/// Inverse of [`pack_bits`]: fills `row` with `nbits`-bit values read from `bytes`.
+fn unpack_bits(bytes: &[u8], nbits: usize, row: &mut [u64]) {
+    let mask = u64::MAX >> (64 - nbits);
+    let mut words = bytes.chunks(8);
+    let mut acc: u128 = 0;
+    let mut held = 0usize;
+    for slot in row.iter_mut() {
+        if held < nbits {
+            let mut word = [0u8; 8];
+            if let Some(chunk) = words.next() {
+                word[..chunk.len()].copy_from_slice(chunk);
+            }
+            acc |= u128::from(u64::from_le_bytes(word)) << held;
+            held += 64;
+        }
+        *slot = (acc as u64) & mask;
+        acc >>= nbits;
+        held -= nbits;
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +177,58 @@ mod tests {
         assert_eq!(bytes.len(), 3 * DEGREE * 62 / 8);
         let mut r = Reader::new(&bytes);
         assert_eq!(read_poly(&mut r, &params).expect("read"), p);
+    }
+
+    /// The packed bytes are exactly what `fhe_math` writes, so the format is unchanged.
+    #[test]
+    fn packing_matches_fhe_math_serialization() {
+        let params = Params::standard();
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let p = uniform_from_seed(&params, [9; 32]).expect("crs");
+        let s = sample_small(&params, &mut rng).expect("sample");
+        for poly in [&p, &s] {
+            let mut w = Writer::new();
+            write_poly(&mut w, poly);
+            let ours = w.into_bytes();
+            let flat = Vec::<u64>::from(poly);
+            let theirs: Vec<u8> = flat
+                .chunks(DEGREE)
+                .zip(params.moduli())
+                .flat_map(|(row, q)| q.serialize_vec(row))
+                .collect();
+            assert_eq!(ours, theirs);
+        }
+        for nbits in [1usize, 7, 13, 31, 62, 63, 64] {
+            let mask = u64::MAX >> (64 - nbits);
+            let values: Vec<u64> = (0..64u64)
+                .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) & mask)
+                .collect();
+            let mut out = vec![0u8; values.len() * nbits / 8];
+            pack_bits(values.iter().copied(), nbits, &mut out);
+            assert_eq!(out, fhe_util_reference(&values, nbits), "nbits {nbits}");
+            let mut back = vec![0u64; values.len()];
+            unpack_bits(&out, nbits, &mut back);
+            assert_eq!(back, values, "nbits {nbits}");
+        }
+    }
+
+    /// Byte-at-a-time packing, as in `fhe_util::transcode_to_bytes`.
+    fn fhe_util_reference(values: &[u64], nbits: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        let (mut acc, mut held) = (0u128, 0usize);
+        for v in values {
+            acc |= u128::from(*v) << held;
+            held += nbits;
+            while held >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                held -= 8;
+            }
+        }
+        if held > 0 {
+            out.push(acc as u8);
+        }
+        out
     }
 
     #[test]

@@ -105,6 +105,12 @@ impl Writer {
     pub(crate) fn put_raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
+    /// Appends `len` zero bytes and returns them for the caller to fill in place.
+    pub(crate) fn reserve_raw(&mut self, len: usize) -> &mut [u8] {
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0);
+        &mut self.buf[start..]
+    }
     pub(crate) fn put_u8(&mut self, v: u8) {
         self.buf.push(v);
     }
