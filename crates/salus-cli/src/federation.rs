@@ -336,21 +336,7 @@ impl Federation {
     /// Waits until a study completes (its result) or fails (an error with the reason).
     pub async fn wait(&self, id: &str, timeout: Duration) -> anyhow::Result<StudyResult> {
         let client = self.client()?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            let info: StudyInfo = client.get(&format!("/studies/{id}")).await?;
-            match info.status.as_str() {
-                "completed" => {
-                    let mut result: StudyResult =
-                        client.get(&format!("/studies/{id}/result")).await?;
-                    open_encrypted_result(&self.researcher_keys.0, &mut result)?;
-                    return Ok(result);
-                }
-                "failed" => bail!("study failed: {}", info.error.unwrap_or_default()),
-                s if Instant::now() > deadline => bail!("study still {s} after {timeout:?}"),
-                _ => tokio::time::sleep(Duration::from_millis(25)).await,
-            }
-        }
+        wait_steering(&client, id, Some(&self.researcher_keys.0), timeout).await
     }
 
     /// Waits until a study reaches `status`, returning its info.
@@ -400,17 +386,10 @@ pub fn open_encrypted_result(
     researcher_secret: &str,
     result: &mut StudyResult,
 ) -> anyhow::Result<()> {
-    let Some(blob) = result.result.get("encrypted_sum").and_then(|b| b.as_str()) else {
+    if result.result.get("encrypted_sum").is_none() {
         return Ok(());
-    };
-    let sum = salus_protect::decrypt_encrypted_sum(researcher_secret, blob)
-        .map_err(|e| anyhow::anyhow!("opening the encrypted result: {e}"))?;
-    let round = result.result["round"].as_u64().unwrap_or(0) as u32;
-    let mut plan: salus_study::plan::StudyPlan =
-        serde_json::from_value(result.result["plan"].clone()).map_err(|e| {
-            anyhow::anyhow!("the encrypted result carries an unreadable study plan: {e}")
-        })?;
-    plan.absorb(round, &sum)?;
+    }
+    let (plan, _) = replay_encrypted_rounds(researcher_secret, result)?;
     let released = plan.release(result.privacy.min_cell_count)?;
     result.privacy.suppressed_cells = released.suppressed_cells;
     result.privacy.consent_excluded = released.consent_excluded;
@@ -420,4 +399,97 @@ pub fn open_encrypted_result(
     );
     result.result = released.result;
     Ok(())
+}
+
+/// Decrypts every round's encrypted sum of a threshold-HE result (one for one-round
+/// analyses, one per Newton round otherwise) and replays them on the study's data-free
+/// plan: the plan after the last round, and that round's progress.
+fn replay_encrypted_rounds(
+    researcher_secret: &str,
+    result: &StudyResult,
+) -> anyhow::Result<(salus_study::plan::StudyPlan, salus_study::plan::Progress)> {
+    let blobs: Vec<&str> = match result.result.get("encrypted_rounds") {
+        Some(rounds) => rounds
+            .as_array()
+            .map(|a| a.iter().filter_map(|b| b.as_str()).collect())
+            .unwrap_or_default(),
+        None => result.result["encrypted_sum"]
+            .as_str()
+            .into_iter()
+            .collect(),
+    };
+    anyhow::ensure!(!blobs.is_empty(), "the encrypted result holds no sum");
+    let mut plan: salus_study::plan::StudyPlan =
+        serde_json::from_value(result.result["plan"].clone()).map_err(|e| {
+            anyhow::anyhow!("the encrypted result carries an unreadable study plan: {e}")
+        })?;
+    let mut progress = salus_study::plan::Progress::Done;
+    for (round, blob) in blobs.iter().enumerate() {
+        let sum = salus_protect::decrypt_encrypted_sum(researcher_secret, blob)
+            .map_err(|e| anyhow::anyhow!("opening the encrypted sum of round {round}: {e}"))?;
+        progress = plan.absorb(round as u32, &sum)?;
+    }
+    Ok((plan, progress))
+}
+
+/// The researcher's Newton step for a threshold-HE study that awaits them: decrypts the
+/// sums so far and says what the hub should run next (`next: None` once the model is
+/// complete). Nothing decrypted leaves the researcher's client; the hub only receives
+/// the next coefficients.
+pub fn steer_encrypted(
+    researcher_secret: &str,
+    result: &StudyResult,
+) -> anyhow::Result<salus_wire::AdvanceStudy> {
+    let round = result.result["round"].as_u64().unwrap_or(0) as u32;
+    let (plan, progress) = replay_encrypted_rounds(researcher_secret, result)?;
+    let next = match progress {
+        salus_study::plan::Progress::NextRound => Some(plan.next_round().ok_or_else(|| {
+            anyhow::anyhow!("the study plan asks for another round but has none")
+        })?),
+        salus_study::plan::Progress::Done => None,
+    };
+    Ok(salus_wire::AdvanceStudy { round, next })
+}
+
+/// Polls a study until it completes or fails; a threshold-HE study that awaits its
+/// researcher is steered with `researcher_secret` (without it, an error says so).
+pub async fn wait_steering(
+    client: &HubClient,
+    id: &str,
+    researcher_secret: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<StudyResult> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(25);
+    loop {
+        let info: StudyInfo = client.get(&format!("/studies/{id}")).await?;
+        match info.status.as_str() {
+            "completed" => {
+                let mut result: StudyResult = client.get(&format!("/studies/{id}/result")).await?;
+                if let Some(secret) = researcher_secret {
+                    open_encrypted_result(secret, &mut result)?;
+                }
+                return Ok(result);
+            }
+            "failed" => bail!("study {id} failed: {}", info.error.unwrap_or_default()),
+            "awaiting-researcher" => {
+                let Some(secret) = researcher_secret else {
+                    bail!(
+                        "study {id} is a threshold-HE model waiting for your next step: run `salus study result {id} --researcher-key FILE`"
+                    );
+                };
+                let result: StudyResult = client.get(&format!("/studies/{id}/result")).await?;
+                let step = steer_encrypted(secret, &result)?;
+                let _: StudyInfo = client
+                    .post(&format!("/studies/{id}/advance"), &step)
+                    .await?;
+                pause = Duration::from_millis(25);
+            }
+            s if Instant::now() > deadline => bail!("study {id} is still {s} after {timeout:?}"),
+            _ => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
 }

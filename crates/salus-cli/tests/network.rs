@@ -336,3 +336,142 @@ async fn threshold_he_kaplan_meier_equals_its_secure_aggregation_twin() {
     assert_eq!(a.result["log_rank"], b.result["log_rank"]);
     fed.shutdown().await;
 }
+
+/// Threshold HE over several rounds: the researcher's client decrypts each round's sum,
+/// takes the Newton step and steers the next round; the fits equal their
+/// secure-aggregation twins (logistic regression, and Cox with a pooled baseline on a
+/// public grid, whose first round is a different phase with its own layout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threshold_he_newton_models_equal_their_secure_aggregation_twins() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = federation(dir.path(), None, 30).await;
+    for text in [
+        include_str!("../../../examples/studies/08-logistic.toml"),
+        include_str!("../../../examples/studies/06-cox-pooled-grid.toml"),
+    ] {
+        let sa = spec(text);
+        let mut he = sa.clone();
+        he.name = format!("{} (threshold HE)", sa.name);
+        he.protection = salus_core::study::Protection::ThresholdHe;
+        let (_, a) = fed.run_study(&sa, Duration::from_secs(120)).await.unwrap();
+        let (info, b) = fed.run_study(&he, Duration::from_secs(180)).await.unwrap();
+        assert_eq!(b.protection, "threshold-he");
+        assert_eq!(
+            a.result["iterations"], b.result["iterations"],
+            "{}",
+            b.result
+        );
+        let (ca, cb) = (
+            a.result["coefficients"].as_array().unwrap(),
+            b.result["coefficients"].as_array().unwrap(),
+        );
+        assert_eq!(ca.len(), cb.len());
+        assert!(ca.len() >= 5, "{}", a.result);
+        for (x, y) in ca.iter().zip(cb) {
+            assert_eq!(x["name"], y["name"]);
+            for field in ["coef", "se"] {
+                let (u, v) = (x[field].as_f64().unwrap(), y[field].as_f64().unwrap());
+                assert!(
+                    (u - v).abs() <= 1e-6 * u.abs().max(1e-3),
+                    "{} {field}: {u} vs {v}",
+                    x["name"]
+                );
+            }
+        }
+        // The hub kept every round's sum encrypted: one encrypted sum per Newton round.
+        let raw: salus_wire::StudyResult = fed
+            .client()
+            .unwrap()
+            .get(&format!("/studies/{}/result", info.id))
+            .await
+            .unwrap();
+        let rounds = raw.result["encrypted_rounds"].as_array().unwrap();
+        assert!(rounds.len() >= 3, "{} rounds", rounds.len());
+        assert!(raw.result.get("coefficients").is_none());
+        assert!(
+            raw.privacy
+                .caveats
+                .iter()
+                .any(|c| c.contains("steered by the researcher")),
+            "{:?}",
+            raw.privacy.caveats
+        );
+    }
+    fed.shutdown().await;
+}
+
+/// The hub checks what a researcher steers: only a study awaiting its researcher, only
+/// the round after the one held, only a step of the study's own analysis and layout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_refuses_malformed_steering_of_a_threshold_he_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let fed = federation(dir.path(), None, 30).await;
+    let mut he = spec(include_str!("../../../examples/studies/08-logistic.toml"));
+    he.protection = salus_core::study::Protection::ThresholdHe;
+    let info = fed.submit(&he).await.unwrap();
+    fed.wait_status(&info.id, "awaiting-researcher", Duration::from_secs(120))
+        .await
+        .unwrap();
+    let client = fed.client().unwrap();
+    let path = format!("/studies/{}/result", info.id);
+    let held: salus_wire::StudyResult = client.get(&path).await.unwrap();
+    assert_eq!(held.status, "awaiting-researcher");
+    assert!(held.result.get("coefficients").is_none());
+    let plan: salus_study::plan::StudyPlan =
+        serde_json::from_value(held.result["plan"].clone()).unwrap();
+    let first = plan.next_round().unwrap();
+    let salus_study::Step::Newton { beta } = &first.step else {
+        panic!("logistic regression takes Newton steps: {:?}", first.step)
+    };
+    let p = beta.len();
+    let advance = format!("/studies/{}/advance", info.id);
+    let refuse = |mut request: salus_study::RoundRequest, round: u32| salus_wire::AdvanceStudy {
+        round,
+        next: Some({
+            request.round = request.round.max(1);
+            request
+        }),
+    };
+    // A coefficient vector of the wrong length.
+    let mut short = first.clone();
+    short.step = salus_study::Step::Newton { beta: vec![0.1] };
+    // A layout the analysis does not use.
+    let mut wide = first.clone();
+    wide.step = salus_study::Step::Newton { beta: vec![0.0; p] };
+    wide.layout = wide.layout.reals("extra", 1);
+    // Non-finite coefficients.
+    let mut nan = first.clone();
+    nan.step = salus_study::Step::Newton {
+        beta: vec![f64::NAN; p],
+    };
+    for (what, body) in [
+        ("short beta", refuse(short, 0)),
+        ("extra layout", refuse(wide, 0)),
+        ("NaN beta", refuse(nan, 0)),
+        ("stale round", refuse(first.clone(), 3)),
+    ] {
+        let r: Result<salus_wire::StudyInfo, _> = client.post(&advance, &body).await;
+        assert!(r.is_err(), "{what} was accepted");
+    }
+    // Still waiting; a correct step then completes the study.
+    let still: salus_wire::StudyInfo = client.get(&format!("/studies/{}", info.id)).await.unwrap();
+    assert_eq!(still.status, "awaiting-researcher");
+    let result = fed.wait(&info.id, Duration::from_secs(120)).await.unwrap();
+    assert!(
+        result.result["coefficients"]
+            .as_array()
+            .is_some_and(|c| c.len() == p)
+    );
+    // A completed study cannot be steered any more.
+    let again: Result<salus_wire::StudyInfo, _> = client
+        .post(
+            &advance,
+            &salus_wire::AdvanceStudy {
+                round: 0,
+                next: None,
+            },
+        )
+        .await;
+    assert!(again.is_err());
+    fed.shutdown().await;
+}

@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/studies", post(submit).get(list_studies))
         .route("/studies/{id}", get(study_status))
         .route("/studies/{id}/result", get(study_result))
+        .route("/studies/{id}/advance", post(advance_study))
         .route("/catalogue", get(catalogue))
         .route("/nodes", get(list_nodes))
         .route("/audit/key", get(audit_key))
@@ -458,6 +459,25 @@ async fn study_result(
             other => format!("study `{id}` has no result yet (status: {other})"),
         })),
     }
+}
+
+async fn advance_study(
+    State(s): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<String>,
+    Json(req): Json<salus_wire::AdvanceStudy>,
+) -> Result<Json<StudyInfo>, HubError> {
+    let store = s.coordinator.store();
+    let row = store.study(&id).await?;
+    can_see(&user, &row)?;
+    if user.name != row.researcher {
+        return Err(HubError::Forbidden(
+            "only the researcher who submitted the study can steer it".into(),
+        ));
+    }
+    s.coordinator.advance(&row, req).await?;
+    let row = store.study(&id).await?;
+    Ok(Json(store.study_info(&row).await?))
 }
 
 async fn catalogue(

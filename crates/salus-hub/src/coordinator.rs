@@ -47,6 +47,9 @@ struct Running {
     participants: Vec<StudyNodeRow>,
     session: Box<dyn HubSession>,
     task: RoundTask,
+    /// Threshold HE over several rounds: the request the researcher steered (the hub
+    /// cannot take the Newton step itself because it cannot read the sums).
+    steered: Option<salus_study::RoundRequest>,
 }
 
 /// Builds a protection session for a round (secure aggregation or threshold HE).
@@ -204,7 +207,8 @@ impl Coordinator {
                 None,
             )
             .await?;
-        self.begin_round(study, plan, participants, attempt, 0)
+        let steered = steered_request(study)?;
+        self.begin_round(study, plan, participants, attempt, 0, steered)
             .await
     }
 
@@ -215,10 +219,14 @@ impl Coordinator {
         participants: Vec<StudyNodeRow>,
         attempt: u32,
         retries: u32,
+        steered: Option<salus_study::RoundRequest>,
     ) -> Result<(), HubError> {
-        let request = plan
-            .next_round()
-            .ok_or_else(|| HubError::Corrupt("a running study has no round to run".into()))?;
+        let request = match &steered {
+            Some(r) => r.clone(),
+            None => plan
+                .next_round()
+                .ok_or_else(|| HubError::Corrupt("a running study has no round to run".into()))?,
+        };
         let one_shot = request.round == 0 && matches!(request.step, salus_study::Step::Once);
         let n = participants.len();
         // Multi-round analyses need every node in every round: a sum over a smaller
@@ -270,6 +278,7 @@ impl Coordinator {
             participants,
             session,
             task,
+            steered,
         };
         self.running.lock().await.insert(study.id.clone(), running);
         Ok(())
@@ -412,7 +421,14 @@ impl Coordinator {
                 )
                 .await?;
             return self
-                .begin_round(&study, r.plan, r.participants, attempt, r.retries + 1)
+                .begin_round(
+                    &study,
+                    r.plan,
+                    r.participants,
+                    attempt,
+                    r.retries + 1,
+                    r.steered,
+                )
                 .await;
         }
         let who = if names.is_empty() {
@@ -470,7 +486,7 @@ impl Coordinator {
                     )
                     .await?;
                 let study = self.store.study(study_id).await?;
-                self.begin_round(&study, r.plan, r.participants, r.attempt, 0)
+                self.begin_round(&study, r.plan, r.participants, r.attempt, 0, None)
                     .await
             }
             Progress::Done => self.release(&study, &r, &aggregate, &plan_json).await,
@@ -533,7 +549,10 @@ impl Coordinator {
 
     /// Threshold HE: the hub holds only the sum encrypted to the researcher's key. It
     /// stores it with the (data-free) plan; the researcher's client decrypts, absorbs
-    /// the sum and applies the same disclosure control.
+    /// the sum and applies the same disclosure control. A model fitted over several
+    /// rounds waits for the researcher after every round (`awaiting-researcher`): they
+    /// decrypt the sums so far, take the Newton step and steer the next round
+    /// ([`Coordinator::advance`]).
     async fn encrypted_done(
         &self,
         study_id: &str,
@@ -543,11 +562,8 @@ impl Coordinator {
             return Ok(());
         };
         let study = self.store.study(study_id).await?;
-        if r.task.request.round != 0 || !matches!(r.task.request.step, salus_study::Step::Once) {
-            return self
-                .fail(study_id, "threshold HE supports one-round analyses only; use secure aggregation for iterative models")
-                .await;
-        }
+        let one_shot =
+            r.task.request.round == 0 && matches!(r.task.request.step, salus_study::Step::Once);
         let min_cell = self.min_cell(&r);
         // The threshold key ceremony (collective key generation and key switching to
         // the researcher's key) is a security event of its own: who took part, and
@@ -561,6 +577,7 @@ impl Coordinator {
                 "key.ceremony",
                 serde_json::json!({
                     "study": study_id,
+                    "round": r.task.request.round,
                     "protection": "threshold-he",
                     "participants": self.names(&r.participants, &enc.contributors),
                     "researcher_key_id": researcher_key_id,
@@ -568,11 +585,35 @@ impl Coordinator {
                 }),
             ))
             .await?;
-        let result = serde_json::json!({
+        let plan = serde_json::from_str::<serde_json::Value>(&study.plan_json)
+            .map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let mut caveats = vec![
+            "disclosure control runs in the researcher's client, because nobody else can read the sum".to_string(),
+        ];
+        let mut result = serde_json::json!({
             "encrypted_sum": enc.ciphertext,
             "round": r.task.request.round,
-            "plan": serde_json::from_str::<serde_json::Value>(&study.plan_json).map_err(|e| HubError::Corrupt(e.to_string()))?,
+            "plan": plan,
         });
+        if !one_shot {
+            // Every round's encrypted sum, in order: the researcher replays them all.
+            let mut rounds = study
+                .result_json
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+                .and_then(|v| {
+                    v.get("encrypted_rounds")
+                        .and_then(|a| a.as_array())
+                        .cloned()
+                })
+                .unwrap_or_default();
+            rounds.truncate(r.task.request.round as usize);
+            rounds.push(serde_json::Value::String(enc.ciphertext.clone()));
+            result["encrypted_rounds"] = serde_json::Value::Array(rounds);
+            caveats.push(
+                "fitted over several rounds steered by the researcher: the hub relayed the researcher's coefficients of every round to the nodes, but never saw a sum".into(),
+            );
+        }
         let privacy = PrivacyRecord {
             protection: study.spec.protection.as_str().to_string(),
             hub_saw: enc.hub_saw.clone(),
@@ -587,16 +628,77 @@ impl Coordinator {
             suppressed_cells: 0,
             consent_excluded: None,
             dp: None,
-            caveats: vec!["disclosure control runs in the researcher's client, because nobody else can read the sum".into()],
+            caveats,
         };
         let result_json =
             serde_json::to_string(&result).map_err(|e| HubError::Corrupt(e.to_string()))?;
         let privacy_json =
             serde_json::to_string(&privacy).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        if one_shot {
+            self.store
+                .complete_study(study_id, &study.plan_json, &result_json, &privacy_json)
+                .await?;
+            return self.close(study_id, "completed").await;
+        }
         self.store
-            .complete_study(study_id, &study.plan_json, &result_json, &privacy_json)
+            .await_researcher(study_id, &result_json, &privacy_json)
+            .await
+    }
+
+    /// The researcher steers a threshold-HE study after reading its sums up to
+    /// `req.round`: either the next round (checked against the study's analysis: round
+    /// number, step shape and layout; the step's values only the researcher can check)
+    /// or completion.
+    pub async fn advance(
+        &self,
+        study: &StudyRow,
+        req: salus_wire::AdvanceStudy,
+    ) -> Result<(), HubError> {
+        if study.status != "awaiting-researcher" {
+            return Err(HubError::Conflict(format!(
+                "study `{}` is {}; only a study awaiting its researcher can be advanced",
+                study.id, study.status
+            )));
+        }
+        let mut result: serde_json::Value = study
+            .result_json
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| HubError::Corrupt(e.to_string()))?
+            .ok_or_else(|| HubError::Corrupt("an awaiting study has no stored sums".into()))?;
+        let held = result["round"].as_u64().unwrap_or(0) as u32;
+        if req.round != held {
+            return Err(HubError::Conflict(format!(
+                "the hub holds the sums up to round {held}, not {}; fetch the result again",
+                req.round
+            )));
+        }
+        let Some(next) = req.next else {
+            let privacy_json = study.privacy_json.clone().unwrap_or_default();
+            let result_json = study.result_json.clone().unwrap_or_default();
+            self.store
+                .complete_study(&study.id, &study.plan_json, &result_json, &privacy_json)
+                .await?;
+            return self.close(&study.id, "completed").await;
+        };
+        let plan: StudyPlan =
+            serde_json::from_str(&study.plan_json).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        plan.check_steered_request(held, &next)
+            .map_err(|e| HubError::Invalid(format!("the steered round was refused: {e}")))?;
+        result["request"] =
+            serde_json::to_value(&next).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let result_json =
+            serde_json::to_string(&result).map_err(|e| HubError::Corrupt(e.to_string()))?;
+        let event = AuditEvent::new(
+            "study.round",
+            serde_json::json!({"study": study.id, "round": held, "steered_by": study.researcher}),
+        );
+        self.store
+            .resume_steered(&study.id, i64::from(next.round), &result_json, event)
             .await?;
-        self.close(study_id, "completed").await
+        let study = self.store.study(&study.id).await?;
+        self.start(&study).await
     }
 
     fn min_cell(&self, r: &Running) -> u64 {
@@ -629,6 +731,21 @@ impl Coordinator {
             .await;
         }
         Ok(())
+    }
+}
+
+/// The researcher-steered request of a running threshold-HE study, if any.
+fn steered_request(study: &StudyRow) -> Result<Option<salus_study::RoundRequest>, HubError> {
+    let Some(json) = study.result_json.as_deref() else {
+        return Ok(None);
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| HubError::Corrupt(e.to_string()))?;
+    match value.get("request") {
+        Some(r) => Ok(Some(
+            serde_json::from_value(r.clone()).map_err(|e| HubError::Corrupt(e.to_string()))?,
+        )),
+        None => Ok(None),
     }
 }
 

@@ -802,6 +802,59 @@ impl Store {
         w.commit(event.into_iter().collect()).await
     }
 
+    /// Threshold HE over several rounds: stores the encrypted sums so far and waits for the
+    /// researcher to steer the next round (status `awaiting-researcher`).
+    pub async fn await_researcher(
+        &self,
+        id: &str,
+        result_json: &str,
+        privacy_json: &str,
+    ) -> Result<(), HubError> {
+        let (id, result, privacy) = (
+            id.to_string(),
+            result_json.to_string(),
+            privacy_json.to_string(),
+        );
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
+            sqlx::query(
+                "UPDATE studies SET status = 'awaiting-researcher', result_json = $1, privacy_json = $2 WHERE id = $3",
+            )
+            .bind(&result)
+            .bind(&privacy)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        w.commit(vec![]).await
+    }
+
+    /// The researcher steered the next round: the study runs again at `round`, with the
+    /// steered request kept in `result_json` (so a hub restart resumes it).
+    pub async fn resume_steered(
+        &self,
+        id: &str,
+        round: i64,
+        result_json: &str,
+        event: AuditEvent,
+    ) -> Result<(), HubError> {
+        let (id, result) = (id.to_string(), result_json.to_string());
+        let mut w = self.begin().await?;
+        {
+            let tx = &mut w.tx;
+            sqlx::query(
+                "UPDATE studies SET status = 'running', round = $1, result_json = $2 WHERE id = $3",
+            )
+            .bind(round)
+            .bind(&result)
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        w.commit(vec![event]).await
+    }
+
     /// Stores the released result and marks the study completed, with its audit entry.
     pub async fn complete_study(
         &self,

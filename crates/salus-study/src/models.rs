@@ -212,6 +212,16 @@ impl ModelState {
         }
     }
 
+    /// See [`NewtonState::layout_for_step`]; one-round analyses have no steerable step.
+    pub(crate) fn layout_for_step(&self, step: &Step) -> Option<Layout> {
+        match self {
+            ModelState::Newton(state) => {
+                state.layout_for_step(Layout::default().counts("rows", 3), step)
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn absorb(&mut self, sum: &[f64]) -> Result<Progress, StudyError> {
         let (head, body) = sum.split_at(3.min(sum.len()));
         let rows = [head[0], head[1], head[2]];
@@ -314,6 +324,38 @@ impl NewtonState {
                     rows.reals("grid", len),
                 ))
             }
+        }
+    }
+
+    /// The layout a node contribution has for `step`, when `step` is a well-formed step of
+    /// this model (coefficient vectors of the model's length, finite values); `None`
+    /// otherwise. Used to check rounds steered by a researcher under threshold HE, where
+    /// the hub cannot compute the step itself.
+    fn layout_for_step(&self, rows: Layout, step: &Step) -> Option<Layout> {
+        let p = self.names.len();
+        let coefficients = |v: &serde_json::Value| -> Option<()> {
+            let a = v.as_array()?;
+            (a.len() == p && a.iter().all(|x| x.as_f64().is_some_and(f64::is_finite))).then_some(())
+        };
+        match (&self.kind, step) {
+            (NewtonKind::CoxStratified { .. } | NewtonKind::Logistic, Step::Newton { beta }) => {
+                (beta.len() == p && beta.iter().all(|b| b.is_finite()))
+                    .then(|| rows.reals("terms", NewtonTerms::flat_len(p)))
+            }
+            (NewtonKind::CoxGrid { grid, strata, .. }, Step::Custom { value }) => {
+                match value.get("phase").and_then(|v| v.as_str())? {
+                    "means" if value.as_object()?.len() == 1 => Some(rows.reals("x_sum", p)),
+                    "grid" if value.as_object()?.len() == 3 => {
+                        coefficients(value.get("beta")?)?;
+                        coefficients(value.get("reference")?)?;
+                        let len =
+                            cox::grid_sums_len(&TimeGrid::new(grid.clone()).ok()?, p, *strata);
+                        Some(rows.reals("grid", len))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 

@@ -37,6 +37,10 @@ pub struct Released {
     pub caveats: Vec<String>,
 }
 
+/// The most rounds a researcher may steer under threshold HE (Newton-Raphson converges
+/// in far fewer; the bound limits how many aggregates one study can ask for).
+pub const MAX_STEERED_ROUNDS: u32 = 50;
+
 /// The hub-side state of one study.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StudyPlan {
@@ -109,6 +113,40 @@ impl StudyPlan {
             step,
             layout,
         })
+    }
+
+    /// Checks a round request that the researcher, not this plan, computed (threshold HE
+    /// over several rounds: only the researcher can read the sums, so only they can take
+    /// the Newton step). The request must be the round after `after`, at most
+    /// [`MAX_STEERED_ROUNDS`], and a well-formed step of this analysis with exactly the
+    /// layout that step needs. The step's values themselves cannot be checked.
+    pub fn check_steered_request(
+        &self,
+        after: u32,
+        request: &RoundRequest,
+    ) -> Result<(), StudyError> {
+        if request.round != after + 1 || request.round > MAX_STEERED_ROUNDS {
+            return Err(StudyError::Analysis(format!(
+                "the next round must be round {} (at most {MAX_STEERED_ROUNDS}); got round {}",
+                after + 1,
+                request.round
+            )));
+        }
+        let body = match &self.state {
+            State::Model(m) => m.layout_for_step(&request.step),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            StudyError::Analysis("the requested step does not belong to this analysis".into())
+        })?;
+        let mut layout = Layout::default().counts("cohort", 2);
+        layout.segments.extend(body.segments);
+        if layout != request.layout {
+            return Err(StudyError::Analysis(
+                "the requested round has a layout this analysis does not use".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Feeds the summed contributions of the current round.

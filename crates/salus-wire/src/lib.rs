@@ -233,6 +233,20 @@ pub struct SubmitStudy {
     pub researcher_key: Option<String>,
 }
 
+/// `POST /v1/studies/{id}/advance` (researcher): steers a threshold-HE study over several
+/// rounds. Only the researcher can decrypt the round sums, so only they can take the
+/// Newton step: after decrypting the sums up to `round` they send the next round's
+/// request, or `next: null` when the model has converged (the study is then completed
+/// and its result is the encrypted sums of every round).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdvanceStudy {
+    /// The last round whose sum the researcher read.
+    pub round: u32,
+    /// The next round to run, or `None` when the study is complete.
+    #[serde(default)]
+    pub next: Option<salus_study::RoundRequest>,
+}
+
 /// A node's part in a study.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NodeStudyStatus {

@@ -31,6 +31,7 @@ const STUDIES: &[&str] = &[
     include_str!("../../../../examples/studies/07-cox-time-dependent.toml"),
     include_str!("../../../../examples/studies/08-logistic.toml"),
     include_str!("../../../../examples/studies/09-descriptive-threshold-he.toml"),
+    include_str!("../../../../examples/studies/10-logistic-threshold-he.toml"),
 ];
 
 /// One demo site.

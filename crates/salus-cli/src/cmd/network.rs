@@ -656,10 +656,13 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
-            let mut result = wait_for(&client, &info.id, Duration::from_secs(600)).await?;
-            if let Some(k) = &keys {
-                salus_cli::federation::open_encrypted_result(&k.secret, &mut result)?;
-            }
+            let result = salus_cli::federation::wait_steering(
+                &client,
+                &info.id,
+                keys.as_ref().map(|k| k.secret.as_str()),
+                Duration::from_secs(600),
+            )
+            .await?;
             print_result(json, &result)
         }
         StudyCommand::Keygen { out } => {
@@ -688,10 +691,8 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
             researcher_key,
             json,
         } => {
-            let mut r: StudyResult = access
-                .client()?
-                .get(&format!("/studies/{id}/result"))
-                .await?;
+            let client = access.client()?;
+            let mut r: StudyResult = client.get(&format!("/studies/{id}/result")).await?;
             if r.result.get("encrypted_sum").is_some() {
                 let Some(path) = &researcher_key else {
                     bail!(
@@ -699,7 +700,18 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
                     );
                 };
                 let keys = read_researcher_key(path)?;
-                salus_cli::federation::open_encrypted_result(&keys.secret, &mut r)?;
+                if r.status == "awaiting-researcher" {
+                    // A model fitted over several rounds: take the Newton steps until done.
+                    r = salus_cli::federation::wait_steering(
+                        &client,
+                        &id,
+                        Some(&keys.secret),
+                        Duration::from_secs(600),
+                    )
+                    .await?;
+                } else {
+                    salus_cli::federation::open_encrypted_result(&keys.secret, &mut r)?;
+                }
             }
             print_result(json, &r)
         }
@@ -725,30 +737,6 @@ async fn study(command: StudyCommand) -> anyhow::Result<()> {
                 .join("\n");
             print_value(json, &serde_json::to_value(&list)?, &text);
             Ok(())
-        }
-    }
-}
-
-/// Polls a study until it completes (returning its result) or fails (an error).
-pub async fn wait_for(
-    client: &HubClient,
-    id: &str,
-    timeout: Duration,
-) -> anyhow::Result<StudyResult> {
-    let deadline = std::time::Instant::now() + timeout;
-    let mut pause = Duration::from_millis(50);
-    loop {
-        let info: StudyInfo = client.get(&format!("/studies/{id}")).await?;
-        match info.status.as_str() {
-            "completed" => return Ok(client.get(&format!("/studies/{id}/result")).await?),
-            "failed" => bail!("study {id} failed: {}", info.error.unwrap_or_default()),
-            _ if std::time::Instant::now() > deadline => {
-                bail!("study {id} is still {} after {timeout:?}", info.status)
-            }
-            _ => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
-            }
         }
     }
 }
