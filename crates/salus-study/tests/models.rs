@@ -306,3 +306,110 @@ fn dp_is_refused_for_models_and_numeric_means() {
     let err = StudyPlan::new(&means, &schema).unwrap_err().to_string();
     assert!(err.contains("histogram"), "{err}");
 }
+
+/// Under threshold HE the researcher steers every round after the first. Every request
+/// the plan itself issues must pass the hub's check against the initial (data-free)
+/// plan, and tampered requests must not: another round number, a coefficient vector of
+/// another length, a non-finite coefficient, another layout, another phase.
+#[test]
+fn steered_requests_pass_the_hub_check_and_tampered_ones_do_not() {
+    let t = table();
+    let parts = sites(&t, &[300, 520]);
+    let schema = DatasetSchema::from_text(SCHEMA).unwrap();
+    let specs = [
+        r#"
+name = "logit"
+dataset = "gbsg2"
+[analysis]
+type = "logistic"
+outcome = "cens"
+covariates = ["age", "horTh", "tsize"]
+"#,
+        r#"
+name = "cox grid"
+dataset = "gbsg2"
+[analysis]
+type = "cox"
+time = "time"
+event = "cens"
+covariates = ["age", "horTh"]
+mode = "pooled-grid"
+grid = { step = 30.0, max = 2700.0 }
+"#,
+    ];
+    for text in specs {
+        let spec = StudySpec::from_toml(text).unwrap();
+        let initial = StudyPlan::new(&spec, &schema).unwrap();
+        let mut plan = initial.clone();
+        let mut checked = 0;
+        loop {
+            let round = plan.next_round().unwrap();
+            if round.round > 0 {
+                initial
+                    .check_steered_request(round.round - 1, &round)
+                    .unwrap();
+                checked += 1;
+                let mut stale = round.clone();
+                stale.round += 1;
+                assert!(
+                    initial
+                        .check_steered_request(round.round - 1, &stale)
+                        .is_err()
+                );
+                let mut wide = round.clone();
+                wide.layout = wide.layout.reals("extra", 1);
+                assert!(
+                    initial
+                        .check_steered_request(round.round - 1, &wide)
+                        .is_err()
+                );
+                let mut bad = round.clone();
+                match &mut bad.step {
+                    salus_study::Step::Newton { beta } => beta.push(0.0),
+                    salus_study::Step::Custom { value } => value["beta"][0] = Value::from("x"),
+                    salus_study::Step::Once => unreachable!(),
+                }
+                assert!(
+                    initial
+                        .check_steered_request(round.round - 1, &bad)
+                        .is_err()
+                );
+                let mut other = round.clone();
+                other.step = salus_study::Step::Custom {
+                    value: serde_json::json!({"phase": "other"}),
+                };
+                assert!(
+                    initial
+                        .check_steered_request(round.round - 1, &other)
+                        .is_err()
+                );
+            }
+            let mut sum = vec![0.0; round.layout.len()];
+            for site in &parts {
+                let v = contribute(&spec, &schema, &round, &Cohort::all(site)).unwrap();
+                sum.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+            }
+            if plan.absorb(round.round, &sum).unwrap() == Progress::Done {
+                break;
+            }
+        }
+        assert!(checked >= 2, "{checked} steered rounds");
+    }
+    // One-round analyses have nothing to steer.
+    let km = StudySpec::from_toml(
+        r#"
+name = "km"
+dataset = "gbsg2"
+[analysis]
+type = "kaplan-meier"
+time = "time"
+event = "cens"
+grid = { step = 30.0, max = 2700.0 }
+"#,
+    )
+    .unwrap();
+    let plan = StudyPlan::new(&km, &schema).unwrap();
+    let mut round = plan.next_round().unwrap();
+    round.round = 1;
+    assert!(plan.check_steered_request(0, &round).is_err());
+}
