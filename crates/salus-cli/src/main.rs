@@ -51,6 +51,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
@@ -59,6 +60,25 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `salus … --json | head` closes stdout early, and `println!` then panics with
+/// "failed printing to stdout: Broken pipe". Exit quietly instead, with the status a
+/// shell gives a process killed by SIGPIPE (128 + 13), as other Unix tools do.
+fn exit_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 fn run(command: Command) -> anyhow::Result<std::process::ExitCode> {
